@@ -1,0 +1,48 @@
+# FaceLoop: `make demo` to see it work, `make test` to check it. Both set up .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FACELOOP_HOME ?= $(CURDIR)/.faceloop
+export DAGSTER_HOME ?= $(FACELOOP_HOME)/dagster
+export DEEPFACE_HOME ?= $(FACELOOP_HOME)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+DAGSTER_PORT ?= 3000
+
+.PHONY: install weights library demo test lint bench-accuracy clean
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c requirements.lock -e ".[dev]"
+	touch $@
+
+install: $(BIN)/.installed
+
+weights: install
+	$(BIN)/python -m resources.face_engine.weights
+
+library: install
+	@if [ -z "$$(ls -A $(FACELOOP_HOME)/library 2>/dev/null)" ]; then \
+		$(BIN)/python -m bench.sample_library --target $(FACELOOP_HOME)/library; \
+	else echo "library $(FACELOOP_HOME)/library already has photos"; fi
+
+$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp deploy/dagster.yaml $@
+
+demo: weights library $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster asset materialize --select '*' -f definitions.py
+	@echo "Dagster UI: http://127.0.0.1:$(DAGSTER_PORT)"
+	$(BIN)/dagster dev -w workspace.yaml -p $(DAGSTER_PORT)
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install lint
+	$(BIN)/python -m pytest
+
+bench-accuracy: weights
+	$(BIN)/python -m bench.accuracy --json
+
+clean:
+	rm -rf $(FACELOOP_HOME)

@@ -1,0 +1,14 @@
+"""The FaceLoop asset graph: raw_images -> detected_faces -> face_embeddings -> face_classifier
+-> predicted_labels."""
+
+from assets.classifier.assets import classifier_quality_gate, face_classifier
+from assets.ingest.faces import detected_faces, face_embeddings
+from assets.ingest.photos import raw_images
+from assets.jobs import ingest_job, retrain_job
+from assets.predictions import predicted_labels
+
+ALL_ASSETS = [raw_images, detected_faces, face_embeddings, face_classifier, predicted_labels]
+ALL_CHECKS = [classifier_quality_gate]
+ALL_JOBS = [ingest_job, retrain_job]
+
+__all__ = ["ALL_ASSETS", "ALL_CHECKS", "ALL_JOBS"]

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints its figures, and one JSON object with --json."""

@@ -1,0 +1,132 @@
+"""Plain records exchanged through the StateStore interface, backend-neutral."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class ImageStatus(enum.StrEnum):
+    NEW = "new"  # registered, faces not detected yet
+    DONE = "done"  # faces detected (one or more)
+    NO_FACE = "no_face"  # decoded fine, no face found
+    ERROR = "error"  # could not be used; ``reason`` says why
+
+
+class LabelKind(enum.StrEnum):
+    ASSIGN = "assign"  # this face is persona P
+    CONFIRM = "confirm"  # a person agreed with the predicted persona P
+    REJECT = "reject"  # this face is not persona P (the classifier must respect it)
+    REMOVE = "remove"  # forget the human label of this face
+
+
+@dataclass(frozen=True)
+class PhotoEntry:
+    """A photo as listed by an image source; ``size``/``mtime`` let ingest skip known files cheaply."""
+
+    key: str
+    size: int
+    mtime: float
+    persona_hint: str | None = None  # from a sidecar or a persona folder
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    image_id: str  # sha256 of the content: the same photo twice is one image
+    key: str
+    status: ImageStatus = ImageStatus.NEW
+    reason: str | None = None
+    width: int | None = None
+    height: int | None = None
+    import_persona: str | None = None
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    face_id: str  # "<image_id>:<index>", stable across reruns
+    image_id: str
+    index: int
+    box: tuple[int, int, int, int]
+    confidence: float
+    thumbnail_key: str
+    aligned_key: str
+
+
+@dataclass(frozen=True)
+class Persona:
+    persona_id: int
+    name: str
+    merged_into: int | None = None
+
+
+@dataclass(frozen=True)
+class LabelEvent:
+    face_id: str
+    kind: LabelKind
+    persona_id: int | None
+    source: str = "app"  # "app", "import", ...
+    actor: str | None = None
+    seq: int | None = None  # assigned by the store, strictly increasing
+    created_at: float | None = None
+
+
+@dataclass(frozen=True)
+class FaceLabelState:
+    """A face's label as derived from its events."""
+
+    persona_id: int | None
+    rejected: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Prediction:
+    face_id: str
+    persona_id: int | None  # None: unknown
+    confidence: float
+    model_version: int
+    candidate_persona_id: int | None = None  # best guess even when unknown, for review
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    version: int
+    label_watermark: int
+    artifact_key: str
+    metrics: dict = field(default_factory=dict)
+    passed_gate: bool | None = None
+    promoted: bool = False
+    created_at: float | None = None
+    note: str | None = None
+
+
+def derive_label_states(events: list[LabelEvent]) -> dict[str, FaceLabelState]:
+    """Replay events in sequence order into each face's current label and rejections."""
+    labels: dict[str, int | None] = {}
+    rejected: dict[str, set[int]] = {}
+    for event in sorted(events, key=lambda e: e.seq or 0):
+        face_rejects = rejected.setdefault(event.face_id, set())
+        if event.kind in (LabelKind.ASSIGN, LabelKind.CONFIRM):
+            labels[event.face_id] = event.persona_id
+            face_rejects.discard(event.persona_id)
+        elif event.kind == LabelKind.REJECT:
+            face_rejects.add(event.persona_id)
+            if labels.get(event.face_id) == event.persona_id:
+                labels[event.face_id] = None
+        elif event.kind == LabelKind.REMOVE:
+            labels[event.face_id] = None
+    return {
+        face_id: FaceLabelState(labels.get(face_id), frozenset(rejected.get(face_id, ())))
+        for face_id in set(labels) | set(rejected)
+    }
+
+
+def validate_persona_name(name: str) -> str:
+    """Persona names are free text, trimmed; empty or absurdly long names are refused."""
+    if not isinstance(name, str):
+        raise ValueError(f"persona name must be text, got {type(name).__name__}")
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise ValueError("persona name is empty")
+    if len(cleaned) > 120:
+        raise ValueError("persona name is longer than 120 characters")
+    return cleaned
