@@ -74,21 +74,25 @@ def predicted_labels(
         return MaterializeResult(metadata={"status": "no promoted classifier yet", "written": 0})
     face_ids, embeddings = state_store.load_embeddings(face_engine.embedding_space)
     watermark = state_store.label_watermark()
+    # "Reflected" means in the model: the labels the promoted version was trained on.
+    reflected = (promoted.version, promoted.label_watermark, len(face_ids))
     last = state_store.latest_prediction_update()
-    current = (promoted.version, watermark, len(face_ids))
-    if last and (last["model_version"], last["label_watermark"], last["faces"]) == current:
+    last_key = last and (last["model_version"], last["label_watermark"], last["faces"])
+    if last_key == reflected and watermark == promoted.label_watermark:
         return MaterializeResult(metadata={"status": "up to date", "written": 0, "model_version": promoted.version})
     classifier = FaceClassifier.from_bytes(artifact_store.get(promoted.artifact_key))
-    states = state_store.label_states()
+    states = state_store.label_states(upto=watermark)
     predictions = predict_faces(classifier, promoted.version, face_ids, embeddings, states)
     labeled_now = [f for f, s in states.items() if s.persona_id is not None]
     written = state_store.write_predictions(predictions, drop=labeled_now)
-    state_store.record_prediction_update(promoted.version, watermark, len(face_ids))
+    if last_key != reflected:
+        state_store.record_prediction_update(*reflected)
     unknown = sum(p.persona_id is None for p in predictions)
     return MaterializeResult(
         metadata={
             "model_version": promoted.version,
-            "label_watermark": watermark,
+            "label_watermark": promoted.label_watermark,
+            "human_labels_applied_upto": watermark,
             "predicted_faces": len(predictions),
             "unknown": unknown,
             "written": written,

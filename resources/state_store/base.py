@@ -132,7 +132,7 @@ class StateStore(ConfigurableResource, ABC):
 
     @abstractmethod
     def record_prediction_update(self, model_version: int, label_watermark: int, faces: int) -> None:
-        """Predictions now reflect this model, every label up to this watermark and ``faces`` faces."""
+        """Predictions now come from this model, trained on labels up to ``label_watermark``, over ``faces``."""
 
     @abstractmethod
     def latest_prediction_update(self) -> dict | None:

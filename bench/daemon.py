@@ -1,0 +1,64 @@
+"""A real Dagster daemon over a FaceLoop home, for the end-to-end test and the latency benchmark."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+
+@contextmanager
+def running_daemon(
+    faceloop_home: Path, library: Path, dagster_home: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
+    """``dagster-daemon run`` on our workspace with the project's instance config (sensors on)."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ROOT / "deploy" / "dagster.yaml", dagster_home / "dagster.yaml")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(dagster_home),
+        "FACELOOP_HOME": str(faceloop_home),
+        "FACELOOP_LIBRARY": str(library),
+        "DEEPFACE_HOME": os.environ.get("DEEPFACE_HOME", str(faceloop_home)),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        **(extra_env or {}),
+    }
+    log = (dagster_home / "daemon.log").open("w")
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield daemon
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+        log.close()
+
+
+def wait_for(probe: Callable[[], T], timeout_s: float, interval_s: float = 0.1, what: str = "condition") -> T:
+    """Poll until ``probe`` returns something truthy; raise TimeoutError with ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise TimeoutError(f"timed out after {timeout_s:.0f}s waiting for {what}")

@@ -1,0 +1,110 @@
+"""Sensor ticks against a persistent test instance: cursor, in-flight skip, run keys."""
+
+from __future__ import annotations
+
+import pytest
+from dagster import DagsterRunStatus, SkipReason, build_sensor_context, instance_for_test
+from dagster._core.storage.dagster_run import DagsterRun
+
+from resources.image_source import LocalFolderImageSource
+from resources.state_store import SqliteStateStore
+from resources.state_store.records import LabelEvent, LabelKind, PhotoEntry
+from sensors import new_images_sensor, new_labels_sensor
+
+
+@pytest.fixture
+def instance(tmp_path):
+    (tmp_path / "dagster").mkdir()
+    with instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        yield instance
+
+
+@pytest.fixture
+def store(tmp_path) -> SqliteStateStore:
+    return SqliteStateStore(path=str(tmp_path / "state.db"))
+
+
+def add_run(instance, job_name: str, sensor_name: str, status: DagsterRunStatus) -> str:
+    run = DagsterRun(job_name=job_name, status=status, tags={"dagster/sensor_name": sensor_name})
+    instance.add_run(run)
+    return run.run_id
+
+
+def tick(sensor, instance, cursor, **resources):
+    context = build_sensor_context(instance=instance, cursor=cursor, resources=resources, sensor_name=sensor.name)
+    return sensor(context), context
+
+
+def test_new_labels_request_a_retrain_keyed_by_the_watermark(instance, store):
+    result, _ = tick(new_labels_sensor, instance, None, state_store=store)
+    assert isinstance(result, SkipReason)
+    seqs = store.append_label_events([LabelEvent("f1", LabelKind.ASSIGN, 1), LabelEvent("f2", LabelKind.ASSIGN, 1)])
+    result, _ = tick(new_labels_sensor, instance, None, state_store=store)
+    [request] = result.run_requests
+    assert request.run_key == f"labels-upto-{seqs[-1]}"
+    assert request.tags["faceloop/retrain"] == "true"
+    assert result.cursor == str(seqs[-1])
+
+
+def test_labels_already_requested_do_not_retrain_again(instance, store):
+    [seq] = store.append_label_events([LabelEvent("f1", LabelKind.ASSIGN, 1)])
+    result, _ = tick(new_labels_sensor, instance, str(seq), state_store=store)
+    assert isinstance(result, SkipReason)
+
+
+def test_skips_without_advancing_the_cursor_while_a_retrain_is_in_flight(instance, store):
+    [first] = store.append_label_events([LabelEvent("f1", LabelKind.ASSIGN, 1)])
+    run_id = add_run(instance, "retrain_job", "new_labels_sensor", DagsterRunStatus.STARTED)
+    [second] = store.append_label_events([LabelEvent("f2", LabelKind.ASSIGN, 2)])
+    result, context = tick(new_labels_sensor, instance, str(first), state_store=store)
+    assert isinstance(result, SkipReason) and run_id in result.skip_message
+    assert context.cursor == str(first)  # nothing advanced: label #second waits, it is not lost
+    instance.report_run_failed(instance.get_run_by_id(run_id))
+    result, _ = tick(new_labels_sensor, instance, str(first), state_store=store)
+    assert result.run_requests[0].run_key == f"labels-upto-{second}"
+
+
+def test_runs_of_other_sensors_or_finished_runs_do_not_block(instance, store):
+    store.append_label_events([LabelEvent("f1", LabelKind.ASSIGN, 1)])
+    add_run(instance, "retrain_job", "someone_else", DagsterRunStatus.STARTED)
+    add_run(instance, "retrain_job", "new_labels_sensor", DagsterRunStatus.SUCCESS)
+    result, _ = tick(new_labels_sensor, instance, None, state_store=store)
+    assert len(result.run_requests) == 1
+
+
+def test_new_photos_request_one_ingest_until_they_are_registered(instance, store, tmp_path):
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / "a.jpg").write_bytes(b"a")
+    source = LocalFolderImageSource(root=str(library))
+    result, _ = tick(new_images_sensor, instance, None, state_store=store, image_source=source)
+    [request] = result.run_requests
+    assert request.run_key.startswith("photos-") and request.tags["faceloop/new_photos"] == "1"
+    again, _ = tick(new_images_sensor, instance, result.cursor, state_store=store, image_source=source)
+    assert isinstance(again, SkipReason)  # same pending photos are never requested twice
+    (entry,) = source.list_photos()
+    store.register_photo(entry, "hash-a")
+    done, _ = tick(new_images_sensor, instance, result.cursor, state_store=store, image_source=source)
+    assert isinstance(done, SkipReason) and "no new" in done.skip_message
+    (library / "b.jpg").write_bytes(b"b")
+    more, _ = tick(new_images_sensor, instance, result.cursor, state_store=store, image_source=source)
+    assert more.run_requests[0].run_key != request.run_key
+
+
+def test_new_photos_wait_while_an_ingest_is_in_flight(instance, store, tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"a")
+    source = LocalFolderImageSource(root=str(tmp_path))
+    add_run(instance, "ingest_job", "new_images_sensor", DagsterRunStatus.NOT_STARTED)
+    result, context = tick(new_images_sensor, instance, None, state_store=store, image_source=source)
+    assert isinstance(result, SkipReason) and context.cursor is None
+
+
+def test_a_photo_registered_earlier_but_changed_on_disk_is_pending_again(instance, store, tmp_path):
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"a")
+    source = LocalFolderImageSource(root=str(tmp_path))
+    (entry,) = source.list_photos()
+    store.register_photo(PhotoEntry(entry.key, entry.size, entry.mtime), "hash-a")
+    photo.write_bytes(b"changed content")
+    result, _ = tick(new_images_sensor, instance, None, state_store=store, image_source=source)
+    assert len(result.run_requests) == 1
