@@ -7,8 +7,10 @@ export DAGSTER_HOME ?= $(FACELOOP_HOME)/dagster
 export DEEPFACE_HOME ?= $(FACELOOP_HOME)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 DAGSTER_PORT ?= 3000
+APP_PORT ?= 7860
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install weights library demo test lint bench-accuracy clean
+.PHONY: install weights library browser demo test lint bench-accuracy clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,15 +32,23 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp deploy/dagster.yaml $@
 
+# The real headless browser for tests/gradio_app/test_browser.py: Debian's package, never a
+# download by `playwright install`.
+browser:
+	@test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
+
 demo: weights library $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster asset materialize --select '*' -f definitions.py
-	@echo "Dagster UI: http://127.0.0.1:$(DAGSTER_PORT)"
+	@echo "Dagster UI:   http://127.0.0.1:$(DAGSTER_PORT)"
+	@echo "Labeling app: http://127.0.0.1:$(APP_PORT)"
+	FACELOOP_DAGSTER_URL=http://127.0.0.1:$(DAGSTER_PORT)/graphql $(BIN)/python -m gradio_app --port $(APP_PORT) & app=$$!; \
+	trap 'kill $$app' EXIT INT TERM; \
 	$(BIN)/dagster dev -w workspace.yaml -p $(DAGSTER_PORT)
 
 lint: install
 	$(BIN)/ruff check .
 
-test: install lint
+test: install lint browser
 	$(BIN)/python -m pytest
 
 bench-accuracy: weights

@@ -1,22 +1,76 @@
 """Accuracy of the product's own pipeline on a folder-per-person photo set.
 
     .venv/bin/python -m bench.accuracy --images DIR --labels-per-person K [--unknown A B] --json
+    .venv/bin/python -m bench.accuracy --images DIR --sweep-unknown --json
 
 Labels the first K photos (sorted) of each person through sidecars, runs every asset in a
 temporary home, and scores the main (largest) face of every other photo. People in ``--unknown``
 or under ``DIR/_unknown`` are ingested but never labeled: all their faces should be "unknown".
+``--sweep-unknown`` ingests once, then for every pair of people removes their labels (label events
+of kind ``remove``, as a person would) and retrains + relabels through the assets, to show how the
+figures vary with which two people are unknown.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
+import shutil
+import sqlite3
+import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from bench.sample_library import DEFAULT_DATASET, build_library
+from resources.state_store import StateStore
+from resources.state_store.records import LabelEvent, LabelKind
+
+
+def score(store: StateStore, keys: dict[str, list[str]], unknown_people: tuple[str, ...] = ()) -> dict:
+    """Accuracy on the main face of unlabeled photos of known people; unknown recall on all faces
+    of photos of unknown people."""
+    names = {p.persona_id: p.name for p in store.personas(include_merged=True)}
+    image_of_key = {img.key: img for img in store.images()}
+    faces_by_image: dict[str, list] = {}
+    for face in store.faces():
+        faces_by_image.setdefault(face.image_id, []).append(face)
+    predictions = store.predictions()
+
+    def person(key: str) -> str:
+        return key.split("/")[-2]
+
+    unknown_keys = [k for k in keys["unknown"]] + [
+        k for k in keys["labeled"] + keys["unlabeled"] if person(k) in unknown_people
+    ]
+    scored = [k for k in keys["unlabeled"] if person(k) not in unknown_people]
+    right = 0
+    for key in scored:
+        image = image_of_key.get(key)
+        faces = sorted(faces_by_image.get(image.image_id, []), key=lambda f: f.index) if image else []
+        prediction = predictions.get(faces[0].face_id) if faces else None
+        right += bool(prediction and names.get(prediction.persona_id) == person(key))
+    unknown_faces = [
+        f for key in unknown_keys if key in image_of_key for f in faces_by_image.get(image_of_key[key].image_id, [])
+    ]
+    unknown_hits = sum(
+        1 for f in unknown_faces if f.face_id in predictions and predictions[f.face_id].persona_id is None
+    )
+    model = store.promoted_model()
+    return {
+        "accuracy": right / len(scored) if scored else None,
+        "scored_photos": len(scored),
+        "images": len(image_of_key),
+        "faces": sum(len(v) for v in faces_by_image.values()),
+        "predicted_faces": len(predictions),
+        "unknown_rate": sum(p.persona_id is None for p in predictions.values()) / max(len(predictions), 1),
+        "unknown_faces": len(unknown_faces),
+        "unknown_recall": unknown_hits / len(unknown_faces) if unknown_faces else None,
+        "held_out_accuracy": model.metrics.get("accuracy") if model else None,
+        "knownness_threshold": model.metrics.get("knownness_threshold") if model else None,
+    }
 
 
 def evaluate(images: Path, labels_per_person: int, unknown: tuple[str, ...] = ()) -> dict:
@@ -24,52 +78,76 @@ def evaluate(images: Path, labels_per_person: int, unknown: tuple[str, ...] = ()
 
     with tempfile.TemporaryDirectory(prefix="faceloop-accuracy-") as tmp:
         home, library = Path(tmp) / "home", Path(tmp) / "library"
-        os.environ["DEEPFACE_HOME"] = str(home)
+        os.environ.setdefault("DEEPFACE_HOME", str(home))
         keys = build_library(images, library, labels_per_person, unknown)
         resources = local_resources_at(home, library)
         started = time.monotonic()
-        result = materialize_all(resources)
-        seconds = time.monotonic() - started
-        if not result.success:
+        if not materialize_all(resources).success:
             raise SystemExit("pipeline run failed")
-        store = resources["state_store"]
-        names = {p.persona_id: p.name for p in store.personas(include_merged=True)}
-        image_of_key = {img.key: img for img in store.images()}
-        faces_by_image: dict[str, list] = {}
-        for face in store.faces():
-            faces_by_image.setdefault(face.image_id, []).append(face)
-        predictions = store.predictions()
-        right = total = 0
-        for key in keys["unlabeled"]:
-            total += 1
-            image = image_of_key.get(key)
-            faces = sorted(faces_by_image.get(image.image_id, []), key=lambda f: f.index) if image else []
-            prediction = predictions.get(faces[0].face_id) if faces else None
-            expected = key.split("/")[0]
-            right += bool(prediction and names.get(prediction.persona_id) == expected)
-        unknown_faces = [
-            f
-            for key in keys["unknown"]
-            if key in image_of_key
-            for f in faces_by_image.get(image_of_key[key].image_id, [])
-        ]
-        unknown_hits = sum(
-            1 for f in unknown_faces if f.face_id in predictions and predictions[f.face_id].persona_id is None
-        )
-        model = store.promoted_model()
+        figures = score(resources["state_store"], keys)
         return {
-            "accuracy": right / total if total else None,
-            "scored_photos": total,
-            "images": len(image_of_key),
-            "faces": sum(len(v) for v in faces_by_image.values()),
-            "predicted_faces": len(predictions),
-            "unknown_rate": sum(p.persona_id is None for p in predictions.values()) / max(len(predictions), 1),
-            "unknown_faces": len(unknown_faces),
-            "unknown_recall": unknown_hits / len(unknown_faces) if unknown_faces else None,
+            **figures,
             "labels_per_person": labels_per_person,
-            "held_out_accuracy": model.metrics.get("accuracy") if model else None,
-            "knownness_threshold": model.metrics.get("knownness_threshold") if model else None,
-            "pipeline_seconds": round(seconds, 2),
+            "pipeline_seconds": round(time.monotonic() - started, 2),
+        }
+
+
+def sweep_unknown(images: Path, labels_per_person: int) -> dict:
+    """Every pair of people as the unknown ones; retrain + relabel through the real assets."""
+    from dagster import DagsterInstance, materialize
+
+    from assets import ALL_CHECKS
+    from assets.classifier.assets import face_classifier
+    from assets.predictions import predicted_labels
+    from bench.harness import local_resources_at, materialize_all
+
+    with tempfile.TemporaryDirectory(prefix="faceloop-sweep-") as tmp:
+        home, library = Path(tmp) / "home", Path(tmp) / "library"
+        os.environ.setdefault("DEEPFACE_HOME", str(home))
+        keys = build_library(images, library, labels_per_person)
+        base = local_resources_at(home, library)
+        if not materialize_all(base).success:
+            raise SystemExit("pipeline run failed")
+        people = sorted({key.split("/")[-2] for key in keys["labeled"]})
+        events = base["state_store"].label_events()
+        image_key = {img.image_id: img.key for img in base["state_store"].images()}
+        results = []
+        for pair in itertools.combinations(people, 2):
+            fork = Path(tmp) / "fork"
+            shutil.rmtree(fork, ignore_errors=True)
+            fork.mkdir()
+            with sqlite3.connect(home / "state.db") as source, sqlite3.connect(fork / "state.db") as target:
+                source.backup(target)
+            resources = {**base, "state_store": local_resources_at(fork, library)["state_store"]}
+            store = resources["state_store"]
+            store.append_label_events(
+                [
+                    LabelEvent(e.face_id, LabelKind.REMOVE, None, source="bench")
+                    for e in events
+                    if image_key[e.face_id.split(":")[0]].split("/")[-2] in pair
+                ]
+            )
+            # Only the labels changed: retrain + relabel, exactly what the label sensor runs.
+            run = materialize(
+                [face_classifier, predicted_labels, *ALL_CHECKS],
+                resources=resources,
+                instance=DagsterInstance.ephemeral(),
+            )
+            if not run.success:
+                raise SystemExit(f"retrain failed for {pair}")
+            results.append({"unknown": list(pair), **score(store, keys, pair)})
+        accuracy = [r["accuracy"] for r in results]
+        recall = [r["unknown_recall"] for r in results]
+        both = [a >= 0.95 and u >= 0.9 for a, u in zip(accuracy, recall, strict=True)]
+        return {
+            "pairs": len(results),
+            "labels_per_person": labels_per_person,
+            "accuracy_mean": round(statistics.mean(accuracy), 4),
+            "accuracy_min": round(min(accuracy), 4),
+            "unknown_recall_mean": round(statistics.mean(recall), 4),
+            "unknown_recall_min": round(min(recall), 4),
+            "share_meeting_both_goals": round(sum(both) / len(both), 4),
+            "per_pair": results,
         }
 
 
@@ -78,14 +156,19 @@ def main() -> None:
     parser.add_argument("--images", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--labels-per-person", type=int, default=3)
     parser.add_argument("--unknown", nargs="*", default=[], help="people to treat as never labeled")
+    parser.add_argument("--sweep-unknown", action="store_true", help="every pair of people as the unknown ones")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    figures = evaluate(args.images, args.labels_per_person, tuple(args.unknown))
+    if args.sweep_unknown:
+        figures = sweep_unknown(args.images, args.labels_per_person)
+    else:
+        figures = evaluate(args.images, args.labels_per_person, tuple(args.unknown))
     if args.json:
         print(json.dumps(figures))
     else:
         for name, value in figures.items():
-            print(f"{name:20s} {value}")
+            if name != "per_pair":
+                print(f"{name:26s} {value}")
 
 
 if __name__ == "__main__":

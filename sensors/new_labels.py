@@ -10,7 +10,7 @@ from assets.jobs import retrain_job
 from resources.state_store import StateStore
 from sensors.in_flight import run_in_flight
 
-LABELS_INTERVAL_S = int(os.environ.get("FACELOOP_LABELS_SENSOR_INTERVAL", "2"))
+LABELS_INTERVAL_S = int(os.environ.get("FACELOOP_LABELS_SENSOR_INTERVAL", "1"))
 
 
 @sensor(
