@@ -10,7 +10,7 @@ DAGSTER_PORT ?= 3000
 APP_PORT ?= 7860
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install weights library browser demo test lint bench-accuracy clean
+.PHONY: install weights library browser tools demo test lint bench-accuracy clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
 browser:
 	@test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 
+TOOLS := .venv-tools
+# checkov (the security scan in tests/deploy) pins tabulate<0.10, which conflicts with
+# requirements.lock: it gets its own venv, installed from its own lock.
+$(TOOLS)/bin/checkov: tests/deploy/checkov-requirements.lock
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q -r tests/deploy/checkov-requirements.lock
+	touch $@
+
+tools: $(TOOLS)/bin/checkov
+
 demo: weights library $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster asset materialize --select '*' -f definitions.py
 	@echo "Dagster UI:   http://127.0.0.1:$(DAGSTER_PORT)"
@@ -48,7 +58,7 @@ demo: weights library $(DAGSTER_HOME)/dagster.yaml
 lint: install
 	$(BIN)/ruff check .
 
-test: install lint browser
+test: install lint browser tools
 	$(BIN)/python -m pytest
 
 bench-accuracy: weights

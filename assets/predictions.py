@@ -1,9 +1,10 @@
 """predicted_labels: the promoted classifier applied to every face without a human label."""
 
 import numpy as np
+import scipy.sparse as sp
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
-from assets.classifier.knownness import knn_graph, l2_normalize, spread
+from assets.classifier.knownness import CLASS_ITERATIONS, knn_graph, l2_normalize, library_graph, spread
 from assets.classifier.model import FaceClassifier
 from resources.artifact_store import ArtifactStore
 from resources.face_engine import FaceEngine
@@ -17,6 +18,7 @@ def predict_faces(
     face_ids: list[str],
     embeddings: np.ndarray,
     states: dict[str, FaceLabelState],
+    graph: sp.csr_matrix | None = None,
 ) -> list[Prediction]:
     """Vectorized over all faces.
 
@@ -30,14 +32,16 @@ def predict_faces(
     for face_id, persona in zip(classifier.labeled_face_ids, classifier.labeled_persona_ids, strict=True):
         if face_id in row_of and persona in column:
             seeds[row_of[face_id], column[persona]] = 1.0
-    mass = spread(knn_graph(l2_normalize(embeddings)), seeds)
+    graph = graph if graph is not None else knn_graph(l2_normalize(embeddings))
+    known_all = spread(graph, seeds.any(axis=1))
+    mass = spread(graph, seeds, iterations=CLASS_ITERATIONS)
     targets = np.array(
         [row for row, f in enumerate(face_ids) if states.get(f, FaceLabelState(None)).persona_id is None], dtype=int
     )
     if targets.size == 0:
         return []
-    known = mass[targets].sum(axis=1)
-    neighbourhood = mass[targets] / np.maximum(known, 1e-12)[:, None]
+    known = known_all[targets]
+    neighbourhood = mass[targets] / np.maximum(mass[targets].sum(axis=1), 1e-12)[:, None]
     combined = classifier.score(embeddings[targets]) * np.maximum(neighbourhood, 1e-6)
     for i, row in enumerate(targets):
         state = states.get(face_ids[row])
@@ -82,7 +86,8 @@ def predicted_labels(
         return MaterializeResult(metadata={"status": "up to date", "written": 0, "model_version": promoted.version})
     classifier = FaceClassifier.from_bytes(artifact_store.get(promoted.artifact_key))
     states = state_store.label_states(upto=watermark)
-    predictions = predict_faces(classifier, promoted.version, face_ids, embeddings, states)
+    graph = library_graph(state_store, face_engine.embedding_space, face_ids, l2_normalize(embeddings))
+    predictions = predict_faces(classifier, promoted.version, face_ids, embeddings, states, graph)
     labeled_now = [f for f, s in states.items() if s.persona_id is not None]
     written = state_store.write_predictions(predictions, drop=labeled_now)
     if last_key != reflected:

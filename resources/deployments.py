@@ -44,8 +44,8 @@ def azure_resources() -> dict:
     from resources.image_source.azure_files import AzureFileShareImageSource
     from resources.state_store.cosmos import CosmosStateStore
 
-    share = os.environ.get("FACELOOP_AZURE_FILE_SHARE", "faceloop")
-    files = EnvVar("FACELOOP_AZURE_FILES_CONNECTION_STRING")
+    share = os.environ.get("FACELOOP_FILE_SHARE_NAME", "faceloop")
+    files = EnvVar("FACELOOP_FILE_SHARE_CONNECTION_STRING")
     return {
         "state_store": CosmosStateStore(
             endpoint=EnvVar("FACELOOP_COSMOS_ENDPOINT"),

@@ -2,11 +2,13 @@
 
 import time
 
+import numpy as np
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetExecutionContext,
+    AssetObservation,
     Config,
     MaterializeResult,
     MetadataValue,
@@ -14,13 +16,13 @@ from dagster import (
     asset_check,
 )
 
+from assets.classifier.gate import gate_verdict
 from assets.classifier.metrics import confusion_matrix_markdown, per_persona_markdown
 from assets.classifier.training import TrainingError, train_classifier
 from resources.artifact_store import ArtifactStore
 from resources.face_engine import FaceEngine
+from resources.kubernetes import gpu_op_tags
 from resources.state_store import StateStore
-
-GPU_OP_TAGS: dict = {}  # replaced by deployment config for Kubernetes GPU steps
 
 
 class ClassifierConfig(Config):
@@ -33,7 +35,7 @@ class ClassifierConfig(Config):
     group_name="learn",
     compute_kind="tensorflow",
     output_required=False,
-    op_tags=GPU_OP_TAGS,
+    op_tags=gpu_op_tags("face_classifier"),  # GPU pod on Kubernetes (resources/kubernetes.py)
 )
 def face_classifier(
     context: AssetExecutionContext,
@@ -56,7 +58,25 @@ def face_classifier(
     try:
         result = train_classifier(state_store, face_engine.embedding_space, watermark)
     except TrainingError as exc:
-        context.log.warning(f"classifier not trained: {exc}; the promoted version keeps serving")
+        # Recorded as a refused version with no artifact: the promoted one keeps serving, the app
+        # shows the reason, and the same labels are not retried until new ones arrive.
+        metrics = {"training_error": str(exc), "accuracy": None, "gate_min_accuracy": config.min_accuracy}
+        attempt = state_store.add_model_version(watermark, "", metrics, note=f"not trained: {exc}")
+        state_store.set_gate_result(attempt.version, passed=False, promote=False)
+        serving = state_store.promoted_model()
+        keeps = f"v{serving.version} keeps serving" if serving else "no classifier serves yet"
+        context.log.warning(f"classifier not trained (attempt v{attempt.version}): {exc}; {keeps}")
+        context.log_event(
+            AssetObservation(
+                asset_key=context.asset_key,
+                metadata={
+                    "training_error": str(exc),
+                    "attempt": attempt.version,
+                    "label_watermark": watermark,
+                    "serving_version": serving.version if serving else None,
+                },
+            )
+        )
         return
     key = f"classifiers/w{watermark:08d}-{int(time.time() * 1000)}.zip"
     artifact_store.put(key, result.classifier.to_bytes())
@@ -72,23 +92,31 @@ def face_classifier(
         else "_no held-out faces yet_"
     )
     yield MaterializeResult(
-        metadata={
-            "version": version.version,
-            "label_watermark": watermark,
-            "accuracy": metrics.get("accuracy"),
-            "macro_f1": metrics.get("macro_f1"),
-            "macro_auc": metrics.get("macro_auc"),
-            "held_out_faces": metrics.get("held_out_faces", 0),
-            "labeled_faces": metrics["labeled_faces"],
-            "personas": metrics["personas"],
-            "knownness_threshold": metrics["knownness_threshold"],
-            "devices": ", ".join(metrics["devices"]),
-            "train_seconds": metrics["train_seconds"],
-            "per_persona": MetadataValue.md(per_persona_markdown(metrics.get("per_persona", {}))),
-            "confusion_matrix": MetadataValue.md(picture),
-            "artifact": key,
-        }
+        metadata=plain_metadata(
+            {
+                "version": version.version,
+                "label_watermark": watermark,
+                "accuracy": metrics.get("accuracy"),
+                "macro_f1": metrics.get("macro_f1"),
+                "macro_auc": metrics.get("macro_auc"),
+                "held_out_faces": metrics.get("held_out_faces", 0),
+                "labeled_faces": metrics["labeled_faces"],
+                "personas": metrics["personas"],
+                "knownness_threshold": metrics["knownness_threshold"],
+                "devices": ", ".join(metrics["devices"]),
+                "train_seconds": metrics["train_seconds"],
+                "per_persona": MetadataValue.md(per_persona_markdown(metrics.get("per_persona", {}))),
+                "confusion_matrix": MetadataValue.md(picture),
+                "artifact": key,
+            }
+        )
     )
+
+
+def plain_metadata(metadata: dict) -> dict:
+    """Numpy scalars as Python numbers: Dagster's event log cannot serialize numpy types (a run on a
+    persistent instance would fail after training, on small label sets where a metric is numpy)."""
+    return {key: value.item() if isinstance(value, np.generic) else value for key, value in metadata.items()}
 
 
 @asset_check(asset=face_classifier, blocking=True, description="Promote only a classifier that is good enough.")
@@ -98,13 +126,17 @@ def classifier_quality_gate(context: AssetCheckExecutionContext, state_store: St
         return AssetCheckResult(passed=False, description="no classifier version exists")
     accuracy = latest.metrics.get("accuracy")
     minimum = latest.metrics.get("gate_min_accuracy", 0.8)
-    passed = accuracy is not None and accuracy >= minimum and latest.metrics.get("personas", 0) >= 2
+    passed, reason = gate_verdict(latest.metrics)
     state_store.set_gate_result(latest.version, passed, promote=passed)
     serving = state_store.promoted_model()
     verdict = "promoted" if passed else f"not promoted; v{serving.version if serving else '-'} keeps serving"
+    if not passed:
+        context.log.warning(f"classifier v{latest.version} refused: {reason}")
     return AssetCheckResult(
         passed=passed,
         severity=AssetCheckSeverity.ERROR,
-        description=f"v{latest.version}: held-out accuracy {accuracy} vs minimum {minimum}: {verdict}",
-        metadata={"version": latest.version, "accuracy": accuracy, "min_accuracy": minimum},
+        description=f"v{latest.version}: held-out accuracy {accuracy} vs minimum {minimum}: {verdict} ({reason})",
+        metadata=plain_metadata(
+            {"version": latest.version, "accuracy": accuracy, "min_accuracy": minimum, "reason": reason}
+        ),
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assets.classifier.knownness import calibrate_threshold, knn_graph, l2_normalize
+from assets.classifier.knownness import calibrate_threshold, l2_normalize, library_graph
 from assets.classifier.metrics import held_out_metrics
 from assets.classifier.model import FaceClassifier, compute_devices, out_of_fold_proba, train_softmax
 from resources.state_store import StateStore
@@ -47,7 +47,7 @@ def train_classifier(store: StateStore, space: str, watermark: int) -> TrainingR
     unit = l2_normalize(embeddings)
     oof_proba, oof_rows = out_of_fold_proba(unit[rows], classes, len(persona_ids))
     model = train_softmax(unit[rows], classes, len(persona_ids))
-    threshold, calibration = calibrate_threshold(knn_graph(unit), rows, classes)
+    threshold, calibration = calibrate_threshold(library_graph(store, space, face_ids, unit), rows, classes)
 
     metrics = {
         "labeled_faces": len(rows),

@@ -1,36 +1,31 @@
 """detected_faces and face_embeddings: the expensive steps, each touching only new work."""
 
+import sys
 import time
+from functools import partial
 
-import cv2
 import numpy as np
 from dagster import AssetExecutionContext, Config, MaterializeResult, asset
+from tqdm import tqdm
 
-from assets.ingest.decode import PhotoError, decode_photo
+from assets.classifier.knownness import l2_normalize, nearest_neighbours
+from assets.ingest.pool import FacePool, PhotoOutcome
 from resources.artifact_store import ArtifactStore
 from resources.face_engine import FaceEngine
-from resources.image_source import ImageSource, SourceError
+from resources.image_source import ImageSource
+from resources.kubernetes import gpu_op_tags
 from resources.state_store import StateStore
-from resources.state_store.records import FaceRecord, ImageStatus, LabelEvent, LabelKind
-
-THUMBNAIL_SIDE = 160
+from resources.state_store.records import FaceRecord, ImageRecord, ImageStatus, LabelEvent, LabelKind
 
 
 class BatchConfig(Config):
-    batch_size: int = 64
+    batch_size: int = 64  # photos (or faces) written per batch
+    workers: int = 0  # worker processes; 0 = one per available core, 1 = in the run's process
 
 
-def face_thumbnail(image_bgr: np.ndarray, box: tuple[int, int, int, int]) -> bytes:
-    """A square JPEG around the face with some context, for people to recognise it."""
-    x, y, w, h = box
-    side = int(max(w, h) * 1.4)
-    cx, cy = x + w // 2, y + h // 2
-    top, left = max(0, cy - side // 2), max(0, cx - side // 2)
-    crop = image_bgr[top : top + side, left : left + side]
-    scale = THUMBNAIL_SIDE / max(crop.shape[:2])
-    if scale < 1:
-        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+def progress(total: int, unit: str) -> tqdm | None:
+    """A progress bar for command-line runs; Dagster runs get per-batch log lines instead."""
+    return tqdm(total=total, unit=unit, file=sys.stderr) if sys.stderr.isatty() else None
 
 
 @asset(deps=["raw_images"], group_name="ingest", compute_kind="deepface")
@@ -44,57 +39,79 @@ def detected_faces(
 ) -> MaterializeResult:
     """Faces of every photo not processed yet; a photo that fails gets a reason, never the run."""
     counts = {"photos": 0, "faces": 0, "no_face": 0, "errors": 0, "import_labels": 0}
+    todo = len(state_store.images(ImageStatus.NEW))
+    bar = progress(todo, "photo")
     started = time.monotonic()
-    while batch := state_store.images(ImageStatus.NEW, limit=config.batch_size):
-        for image in batch:
-            counts["photos"] += 1
-            try:
-                pixels = decode_photo(image_source.read_bytes(image.key))
-                faces = face_engine.detect(pixels)
-            except (PhotoError, SourceError) as exc:
-                state_store.record_detection(image.image_id, ImageStatus.ERROR, reason=str(exc))
-                counts["errors"] += 1
-                context.log.warning(f"{image.key}: {exc}")
-                continue
-            except Exception as exc:  # a detector crash on one photo must not stop the batch
-                reason = f"face detection failed: {type(exc).__name__}: {exc}"
-                state_store.record_detection(image.image_id, ImageStatus.ERROR, reason=reason)
-                counts["errors"] += 1
-                context.log.warning(f"{image.key}: {reason}")
-                continue
-            size = (pixels.shape[1], pixels.shape[0])
-            if not faces:
-                reason = "no face found"
-                if image.import_persona:
-                    reason += f"; its label {image.import_persona!r} is kept on the photo"
-                state_store.record_detection(image.image_id, ImageStatus.NO_FACE, reason=reason, size=size)
-                counts["no_face"] += 1
-                continue
-            records = []
-            for index, face in enumerate(faces):
-                face_id = f"{image.image_id}:{index}"
-                thumb_key, aligned_key = f"thumbnails/{face_id}.jpg", f"aligned/{face_id}.png"
-                artifact_store.put(thumb_key, face_thumbnail(pixels, face.box))
-                artifact_store.put(aligned_key, cv2.imencode(".png", face.aligned)[1].tobytes())
-                records.append(
-                    FaceRecord(face_id, image.image_id, index, face.box, face.confidence, thumb_key, aligned_key)
-                )
-            events = []
-            if image.import_persona:
-                # A photo-level label names the main subject: the largest face.
-                persona = state_store.ensure_persona(image.import_persona)
-                events.append(LabelEvent(records[0].face_id, LabelKind.ASSIGN, persona.persona_id, source="import"))
-            state_store.record_detection(
-                image.image_id, ImageStatus.DONE, size=size, faces=records, label_events=events
+    with FacePool(face_engine, config.workers if todo > 1 else 1) as pool:
+        while batch := state_store.images(ImageStatus.NEW, limit=config.batch_size):
+            by_id = {image.image_id: image for image in batch}
+            photos = [
+                (image.image_id, partial(image_source.read_verified, image.key, image.image_id)) for image in batch
+            ]
+            for outcome in pool.analyse(photos):
+                record_outcome(by_id[outcome.image_id], outcome, state_store, artifact_store, counts, context)
+                if bar:
+                    bar.update()
+            rate = counts["photos"] / max(time.monotonic() - started, 1e-9)
+            context.log.info(
+                f"detected_faces: {counts['photos']}/{todo} photos, {counts['faces']} faces, {rate:.2f} photos/s"
             )
-            counts["faces"] += len(records)
-            counts["import_labels"] += len(events)
-        elapsed = time.monotonic() - started
-        context.log.info(f"detected_faces: {counts} ({counts['photos'] / max(elapsed, 1e-9):.2f} photos/s)")
-    return MaterializeResult(metadata=counts)
+    if bar:
+        bar.close()
+    seconds = time.monotonic() - started
+    return MaterializeResult(
+        metadata={
+            **counts,
+            "seconds": round(seconds, 2),
+            "photos_per_s": round(counts["photos"] / max(seconds, 1e-9), 3),
+        }
+    )
 
 
-@asset(deps=["detected_faces"], group_name="ingest", compute_kind="deepface")
+def record_outcome(
+    image: ImageRecord,
+    outcome: PhotoOutcome,
+    state_store: StateStore,
+    artifact_store: ArtifactStore,
+    counts: dict,
+    context: AssetExecutionContext,
+) -> None:
+    """Artifacts first, then faces + status + import label in one transaction (rerun-safe)."""
+    counts["photos"] += 1
+    if outcome.status != ImageStatus.DONE:
+        reason = outcome.reason or "no face found"
+        if outcome.status == ImageStatus.NO_FACE and image.import_persona:
+            reason += f"; its label {image.import_persona!r} is kept on the photo"
+        state_store.record_detection(image.image_id, outcome.status, reason=reason, size=outcome.size)
+        counts["errors" if outcome.status == ImageStatus.ERROR else "no_face"] += 1
+        if outcome.status == ImageStatus.ERROR:
+            context.log.warning(f"{image.key}: {reason}")
+        return
+    records = []
+    for index, face in enumerate(outcome.faces):
+        face_id = f"{image.image_id}:{index}"
+        thumb_key, aligned_key = f"thumbnails/{face_id}.jpg", f"aligned/{face_id}.png"
+        artifact_store.put(thumb_key, face.thumbnail_jpeg)
+        artifact_store.put(aligned_key, face.aligned_png)
+        records.append(FaceRecord(face_id, image.image_id, index, face.box, face.confidence, thumb_key, aligned_key))
+    events = []
+    if image.import_persona:
+        # A photo-level label names the main subject: the largest face.
+        persona = state_store.ensure_persona(image.import_persona)
+        events.append(LabelEvent(records[0].face_id, LabelKind.ASSIGN, persona.persona_id, source="import"))
+    state_store.record_detection(
+        image.image_id, ImageStatus.DONE, size=outcome.size, faces=records, label_events=events
+    )
+    counts["faces"] += len(records)
+    counts["import_labels"] += len(events)
+
+
+@asset(
+    deps=["detected_faces"],
+    group_name="ingest",
+    compute_kind="deepface",
+    op_tags=gpu_op_tags("face_embeddings"),  # GPU pod on Kubernetes when listed in FACELOOP_GPU_STEPS
+)
 def face_embeddings(
     context: AssetExecutionContext,
     config: BatchConfig,
@@ -102,27 +119,55 @@ def face_embeddings(
     artifact_store: ArtifactStore,
     face_engine: FaceEngine,
 ) -> MaterializeResult:
-    """Embeddings for faces that lack one in the configured model's space."""
+    """Embeddings for faces that lack one in the configured model's space, in parallel batches."""
     space = face_engine.embedding_space
-    embedded = 0
+    embedded_ids: list[str] = []
     failed: set[str] = set()
-    while batch := [
-        f
-        for f in state_store.faces_missing_embedding(space, config.batch_size + len(failed))
-        if f.face_id not in failed
-    ][: config.batch_size]:
-        crops, ids = [], []
-        for face in batch:
-            try:
-                crop = cv2.imdecode(np.frombuffer(artifact_store.get(face.aligned_key), np.uint8), cv2.IMREAD_COLOR)
-                if crop is None:
-                    raise ValueError("undecodable aligned face")
-                crops.append(crop)
-                ids.append(face.face_id)
-            except (KeyError, ValueError) as exc:
-                failed.add(face.face_id)
-                context.log.warning(f"face {face.face_id}: cannot embed ({exc})")
-        if ids:
-            state_store.put_embeddings(space, ids, face_engine.embed(crops))
-            embedded += len(ids)
-    return MaterializeResult(metadata={"embedded": embedded, "space": space, "failed": len(failed)})
+    todo = len(state_store.faces_missing_embedding(space, limit=10**9))
+    bar = progress(todo, "face")
+    started = time.monotonic()
+    with FacePool(face_engine, config.workers if todo > config.batch_size else 1) as pool:
+        while True:
+            missing = state_store.faces_missing_embedding(space, config.batch_size * pool.workers * 2 + len(failed))
+            missing = [f for f in missing if f.face_id not in failed]
+            if not missing:
+                break
+            chunks, readable = [], []
+            for start in range(0, len(missing), config.batch_size):
+                ids, pngs = [], []
+                for face in missing[start : start + config.batch_size]:
+                    try:
+                        pngs.append(artifact_store.get(face.aligned_key))
+                        ids.append(face.face_id)
+                    except KeyError:
+                        failed.add(face.face_id)
+                        context.log.warning(f"face {face.face_id}: aligned crop missing; cannot embed")
+                chunks.append(pngs)
+                readable.append(ids)
+            for ids, (vectors, bad) in zip(readable, pool.embed(chunks), strict=True):
+                good = [face_id for i, face_id in enumerate(ids) if i not in set(bad)]
+                failed.update(face_id for i, face_id in enumerate(ids) if i in set(bad))
+                if good:
+                    state_store.put_embeddings(space, good, vectors)
+                    embedded_ids += good
+                if bar:
+                    bar.update(len(ids))
+            rate = len(embedded_ids) / max(time.monotonic() - started, 1e-9)
+            context.log.info(f"face_embeddings: {len(embedded_ids)}/{todo} faces, {rate:.1f} faces/s")
+    if bar:
+        bar.close()
+    if embedded_ids:
+        link_new_faces(state_store, space, embedded_ids)
+    return MaterializeResult(metadata={"embedded": len(embedded_ids), "space": space, "failed": len(failed)})
+
+
+def link_new_faces(state_store: StateStore, space: str, new_ids: list[str]) -> None:
+    """Keep the face graph current: the new faces' nearest neighbours among all faces.
+
+    Costs new x library similarities, so relabeling never searches the whole library again.
+    """
+    face_ids, vectors = state_store.load_embeddings(space)
+    position = {face_id: row for row, face_id in enumerate(face_ids)}
+    rows = np.array([position[face_id] for face_id in new_ids])
+    neighbours, sims = nearest_neighbours(l2_normalize(vectors), rows)
+    state_store.put_neighbours(space, new_ids, np.asarray(face_ids, dtype=object)[neighbours], sims)

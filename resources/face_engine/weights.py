@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 from resources.settings import deepface_home
@@ -36,7 +37,8 @@ def provision_weights(home: Path | None = None) -> list[Path]:
         source = source_dir / source_name
         target = target_dir / target_name
         if not target.exists() or target.stat().st_size != source.stat().st_size:
-            tmp = target.with_suffix(".partial")
+            # Unique per process: detection workers provision at the same time.
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")
             shutil.copyfile(source, tmp)
             os.replace(tmp, target)
         provisioned.append(target)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
 from dagster import ConfigurableResource
 
-from resources.state_store.records import PhotoEntry
+from resources.state_store.records import PhotoEntry, validate_persona_name
 
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 SIDECAR_SUFFIX = ".json"
 MAX_SIDECAR_BYTES = 64 * 1024
+# Invisible characters that reorder text: a name using them can display as another name.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 
 
 class SourceError(OSError):
@@ -44,6 +48,18 @@ class ImageSource(ConfigurableResource, ABC):
     @abstractmethod
     def add_photo(self, name: str, data: bytes, folder: str = "uploads") -> str:
         """Store a new photo (an upload) and return its key."""
+
+    def read_verified(self, key: str, image_id: str) -> bytes:
+        """The photo's bytes, only if they are still the content registered as ``image_id``.
+
+        Between registering a photo (hashing it) and detecting its faces the file may be rewritten;
+        its faces must not be stored under the old content's id. The new content is registered as a
+        new image on the next listing (its size or mtime changed), so nothing is lost.
+        """
+        data = self.read_bytes(key)
+        if hashlib.sha256(data).hexdigest() != image_id:
+            raise SourceError("file changed after it was registered; its new content is ingested on the next run")
+        return data
 
     def persona_hint(self, key: str) -> tuple[str | None, str | None]:
         """(persona name, problem) for a photo: from its sidecar, else its folder if enabled."""
@@ -79,4 +95,9 @@ def parse_sidecar(raw: bytes) -> tuple[str | None, str | None]:
         return None, None
     if not isinstance(persona, str) or not persona.strip():
         return None, f"sidecar ignored: 'persona' must be a non-empty string, got {persona!r:.60}"
-    return persona.strip(), None
+    if any(unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS for ch in persona if ch not in " \t\n"):
+        return None, f"sidecar ignored: persona name {persona!r:.60} contains control characters"
+    try:  # the store's own rule, checked here so a bad label never costs the photo its faces
+        return validate_persona_name(persona), None
+    except ValueError as exc:
+        return None, f"sidecar ignored: {exc}"

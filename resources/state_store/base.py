@@ -74,6 +74,16 @@ class StateStore(ConfigurableResource, ABC):
     def load_embeddings(self, space: str) -> tuple[list[str], np.ndarray]:
         """All embeddings of one model: face ids and a float32 (n, d) matrix in the same order."""
 
+    # The face graph (each face's nearest neighbours) can be kept with the embeddings, so that
+    # relabeling a large library does not search neighbours for every face again. A store that
+    # does not keep it returns None, and callers compute the graph exactly instead.
+    def put_neighbours(self, space: str, face_ids: Sequence[str], neighbour_ids: np.ndarray, sims: np.ndarray) -> None:
+        """Store each face's nearest neighbours (``neighbour_ids`` an (n, k) array of face ids)."""
+
+    def load_neighbours(self, space: str, face_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        """(n, k) row positions in ``face_ids`` (-1 where unknown) and similarities, or None."""
+        return None
+
     # -- personas ----------------------------------------------------------------------------
     @abstractmethod
     def ensure_persona(self, name: str) -> Persona:

@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import numpy as np
+from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.cosmos import CosmosClient, PartitionKey
 from azure.cosmos.exceptions import CosmosBatchOperationError, CosmosHttpResponseError, CosmosResourceNotFoundError
 from dagster import EnvVar
@@ -157,8 +158,13 @@ class CosmosStateStore(StateStore):
                 time.sleep(0.1 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    def _retry(self, call: Callable[[], T]) -> T:
-        """Run ``call``, backing off on throttling (429) and unavailability (503) beyond the SDK's own retries."""
+    def _retry(self, call: Callable[[], T], idempotent: bool = True) -> T:
+        """Run ``call``, backing off on throttling (429), unavailability (503) and dropped connections.
+
+        A connection that failed before the request was sent is always retried. One dropped after
+        sending may have been applied: only an idempotent call (a read, query, upsert, delete) is
+        sent again; an etag-guarded write surfaces the error, so nothing is ever applied twice.
+        """
         for attempt in range(self.max_retries + 1):
             try:
                 return call()
@@ -168,6 +174,11 @@ class CosmosStateStore(StateStore):
                 headers = getattr(exc, "headers", None) or {}
                 hinted = float(headers.get("x-ms-retry-after-ms", 0) or 0) / 1000
                 time.sleep(max(hinted, min(10.0, 0.05 * 2**attempt)) * random.uniform(1.0, 1.5))
+            except (ServiceRequestError, ServiceResponseError) as exc:
+                resend_safe = idempotent or isinstance(exc, ServiceRequestError)
+                if not resend_safe or attempt == self.max_retries:
+                    raise
+                time.sleep(min(10.0, 0.05 * 2**attempt) * random.uniform(1.0, 1.5))
         raise AssertionError("unreachable")
 
     def _map(self, fn: Callable[[Any], T], items: Iterable[Any]) -> list[T]:
@@ -209,7 +220,10 @@ class CosmosStateStore(StateStore):
     def _batch(self, container: str, partition_key: Any, ops: list[tuple]) -> list[dict]:
         """One transactional batch (all or nothing); a failed operation raises Conflict."""
         try:
-            return self._retry(lambda: self._c(container).execute_item_batch(ops, partition_key=partition_key))
+            idempotent = all(op[0] in ("upsert", "delete") for op in ops)
+            return self._retry(
+                lambda: self._c(container).execute_item_batch(ops, partition_key=partition_key), idempotent
+            )
         except CosmosBatchOperationError as exc:
             status = exc.operation_responses[exc.error_index].get("statusCode", 0)
             raise Conflict(exc.error_index, status) from None
@@ -271,7 +285,7 @@ class CosmosStateStore(StateStore):
             "created_at": time.time(),
         }
         try:
-            self._retry(lambda: self._c("images").create_item(doc))
+            self._retry(lambda: self._c("images").create_item(doc), idempotent=False)
             return True
         except CosmosHttpResponseError as exc:
             if exc.status_code != 409:
@@ -669,7 +683,7 @@ class CosmosStateStore(StateStore):
             "faces": faces,
             "updated_at": time.time(),
         }
-        self._retry(lambda: self._c("models").create_item(doc))
+        self._retry(lambda: self._c("models").create_item(doc), idempotent=False)
 
     def latest_prediction_update(self) -> dict | None:
         sql = "SELECT TOP 1 * FROM c WHERE c.pk = @pk AND c.type = 'update' ORDER BY c.id DESC"

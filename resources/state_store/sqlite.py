@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS faces (
 CREATE INDEX IF NOT EXISTS faces_image ON faces(image_id);
 CREATE TABLE IF NOT EXISTS embeddings (
     face_id TEXT NOT NULL, space TEXT NOT NULL, vector BLOB NOT NULL,
+    neighbour_rowids BLOB, neighbour_sims BLOB,
     PRIMARY KEY (face_id, space));
 CREATE TABLE IF NOT EXISTS personas (
     persona_id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
@@ -84,10 +85,21 @@ class SqliteStateStore(StateStore):
         if conn is None:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
-            conn.executescript(SCHEMA)
+            conn.execute("PRAGMA synchronous=NORMAL")
+            # Switching a new file to WAL, and creating the schema, can fail at once with "locked"
+            # (no busy wait) while other connections open the same new file: retry within the timeout.
+            deadline = time.monotonic() + self.busy_timeout_s
+            while True:
+                try:
+                    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                        conn.execute("PRAGMA journal_mode=WAL")
+                    conn.executescript(SCHEMA)
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
             self._local.conn = conn
         return conn
 
@@ -210,17 +222,72 @@ class SqliteStateStore(StateStore):
         vectors = np.asarray(vectors, dtype=np.float32)
         with self._write() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
+                "INSERT OR REPLACE INTO embeddings (face_id, space, vector) VALUES (?, ?, ?)",
                 [(face_id, space, vectors[i].tobytes()) for i, face_id in enumerate(face_ids)],
             )
 
     def load_embeddings(self, space: str) -> tuple[list[str], np.ndarray]:
-        rows = self._read("SELECT face_id, vector FROM embeddings WHERE space = ? ORDER BY face_id", (space,))
-        if not rows:
+        # Streamed into one preallocated array: a million rows as Python tuples would cost GBs.
+        count = self._read("SELECT COUNT(*) FROM embeddings WHERE space = ?", (space,))[0][0]
+        if not count:
             return [], np.zeros((0, 0), dtype=np.float32)
-        ids = [row[0] for row in rows]
-        matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
-        return ids, matrix.reshape(len(ids), -1).copy()
+        cursor = self._conn().execute(
+            "SELECT face_id, vector FROM embeddings WHERE space = ? ORDER BY face_id", (space,)
+        )
+        ids: list[str] = []
+        matrix: np.ndarray | None = None
+        for row, (face_id, vector) in enumerate(cursor):
+            if matrix is None:
+                matrix = np.empty((count, len(vector) // 4), dtype=np.float32)
+            if row >= count:  # rows added since the count: the next call picks them up
+                break
+            ids.append(face_id)
+            matrix[row] = np.frombuffer(vector, dtype=np.float32)
+        return ids, matrix[: len(ids)]
+
+    def put_neighbours(self, space: str, face_ids: Sequence[str], neighbour_ids: np.ndarray, sims: np.ndarray) -> None:
+        # Neighbours are kept as the faces' integer rowids: 8 bytes each instead of a 66-char id.
+        wanted = sorted(set(np.asarray(neighbour_ids).ravel().tolist()))
+        rowid_of: dict[str, int] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rowid_of.update(self._read(f"SELECT face_id, rowid FROM faces WHERE face_id IN ({marks})", chunk))
+        rows = []
+        for face_id, neighbours, similarity in zip(face_ids, neighbour_ids, sims, strict=True):
+            rowids = np.array([rowid_of.get(n, -1) for n in neighbours], dtype=np.int64)
+            rows.append((rowids.tobytes(), np.asarray(similarity, np.float32).tobytes(), face_id, space))
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE embeddings SET neighbour_rowids = ?, neighbour_sims = ? WHERE face_id = ? AND space = ?", rows
+            )
+
+    def load_neighbours(self, space: str, face_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        n = len(face_ids)
+        cursor = self._conn().execute(
+            "SELECT e.face_id, f.rowid, e.neighbour_rowids, e.neighbour_sims FROM embeddings e"
+            " JOIN faces f ON f.face_id = e.face_id WHERE e.space = ? ORDER BY e.face_id",
+            (space,),
+        )
+        rowids = np.empty(n, dtype=np.int64)
+        neighbours: np.ndarray | None = None
+        sims: np.ndarray | None = None
+        row = -1
+        for row, (face_id, rowid, ids_blob, sims_blob) in enumerate(cursor):
+            if row >= n or face_id != face_ids[row] or ids_blob is None:
+                return None  # not kept for every face (yet): the caller computes the graph
+            if neighbours is None:
+                k = len(ids_blob) // 8
+                neighbours, sims = np.empty((n, k), dtype=np.int64), np.empty((n, k), dtype=np.float32)
+            rowids[row] = rowid
+            neighbours[row] = np.frombuffer(ids_blob, dtype=np.int64)
+            sims[row] = np.frombuffer(sims_blob, dtype=np.float32)
+        if row != n - 1 or neighbours is None:
+            return None
+        order = np.argsort(rowids)
+        slot = np.clip(np.searchsorted(rowids[order], neighbours), 0, n - 1)
+        positions = np.where(rowids[order][slot] == neighbours, order[slot], -1)
+        return positions, sims
 
     # -- personas ----------------------------------------------------------------------------
     def ensure_persona(self, name: str) -> Persona:
@@ -307,16 +374,32 @@ class SqliteStateStore(StateStore):
         return {row[0]: Prediction(*row) for row in rows}
 
     def write_predictions(self, predictions: Sequence[Prediction], drop: Sequence[str] = ()) -> int:
-        current = self.predictions()
-        changed = [
-            p
-            for p in predictions
-            if (old := current.get(p.face_id)) is None
-            or old.persona_id != p.persona_id
-            or old.candidate_persona_id != p.candidate_persona_id
-            or abs(old.confidence - p.confidence) > CONFIDENCE_EPSILON
-        ]
-        dropped = [face_id for face_id in drop if face_id in current]
+        # A merge of the new predictions with the stored ones, both in face_id order, row by row:
+        # a million unchanged predictions cost one pass and no memory.
+        incoming = sorted(predictions, key=lambda p: p.face_id)
+        changed: list[Prediction] = []
+        stored = self._conn().execute(
+            "SELECT face_id, persona_id, confidence, candidate_persona_id FROM predictions ORDER BY face_id"
+        )
+        current = next(stored, None)
+        for new in incoming:
+            while current is not None and current[0] < new.face_id:
+                current = next(stored, None)
+            if (
+                current is None
+                or current[0] != new.face_id
+                or current[1] != new.persona_id
+                or current[3] != new.candidate_persona_id
+                or abs(current[2] - new.confidence) > CONFIDENCE_EPSILON
+            ):
+                changed.append(new)
+        stored.close()
+        wanted = list(drop)
+        dropped = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            dropped += [r[0] for r in self._read(f"SELECT face_id FROM predictions WHERE face_id IN ({marks})", chunk)]
         now = time.time()
         with self._write() as conn:
             conn.executemany(

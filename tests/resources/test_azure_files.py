@@ -165,7 +165,7 @@ def test_artifacts_round_trip_with_keys_azure_files_would_refuse(share):
 
 
 def test_secrets_are_not_in_the_resource_reprs(monkeypatch):
-    monkeypatch.setenv("FACELOOP_AZURE_FILES_CONNECTION_STRING", "AccountKey=s3cret")
+    monkeypatch.setenv("FACELOOP_FILE_SHARE_CONNECTION_STRING", "AccountKey=s3cret")
     monkeypatch.setenv("FACELOOP_COSMOS_ENDPOINT", "https://example.documents.azure.com:443/")
     monkeypatch.setenv("FACELOOP_COSMOS_KEY", "s3cret")
     resources = resources_for_deployment("azure")
@@ -186,7 +186,7 @@ def test_azure_deployment_ingests_photos_from_the_share_into_cosmos(monkeypatch,
         share.write("library/Ada/1.jpg", b"photo one")
         share.write("library/Ada/1.json", b'{"persona": "Ada"}')
         share.write("library/Bob/2.jpg", b"photo two")
-        monkeypatch.setenv("FACELOOP_AZURE_FILES_CONNECTION_STRING", double.connection_string)
+        monkeypatch.setenv("FACELOOP_FILE_SHARE_CONNECTION_STRING", double.connection_string)
         monkeypatch.setenv("FACELOOP_COSMOS_ENDPOINT", cosmos_endpoint)
         monkeypatch.setenv(
             "FACELOOP_COSMOS_KEY",

@@ -1,0 +1,53 @@
+"""``python -m gradio_app``: the labeling app on the deployment's stores.
+
+Offline by construction: Gradio analytics are off before Gradio is imported, the theme uses
+system fonts only, and server-side rendering (which needs Node) is off. Login is optional:
+FACELOOP_UI_USER and FACELOOP_UI_PASSWORD from the environment turn on Gradio's auth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def auth_from_env() -> tuple[str, str] | None:
+    """(user, password) when both are set; one without the other is a configuration mistake."""
+    user, password = os.environ.get("FACELOOP_UI_USER"), os.environ.get("FACELOOP_UI_PASSWORD")
+    if bool(user) != bool(password):
+        raise SystemExit("set both FACELOOP_UI_USER and FACELOOP_UI_PASSWORD, or neither")
+    return (user, password) if user else None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m gradio_app", description="FaceLoop labeling app")
+    parser.add_argument("--host", default=os.environ.get("FACELOOP_UI_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("FACELOOP_UI_PORT", "7860")))
+    args = parser.parse_args(argv)
+
+    from gradio_app.views import AppContext, build_app, launch_kwargs
+    from resources.deployments import resources_for_deployment
+
+    resources = resources_for_deployment()
+    ctx = AppContext(
+        state_store=resources["state_store"],
+        artifact_store=resources["artifact_store"],
+        image_source=resources["image_source"],
+        face_engine=resources["face_engine"],
+    )
+    auth = auth_from_env()
+    print(f"FaceLoop app: http://{args.host}:{args.port}" + (" (login required)" if auth else ""), flush=True)
+    build_app(ctx).launch(
+        server_name=args.host,
+        server_port=args.port,
+        auth=auth,
+        auth_message="FaceLoop: sign in to label faces." if auth else None,
+        **launch_kwargs(ctx),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""New photos from the app: checked, then written into the image source for the sensor to ingest.
+
+The type is sniffed from the bytes by Pillow, never taken from the file name; the stored name
+gets the extension of the real format so the source lists it as a photo.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from gradio_app.url_fetch import FetchRefused, SafeFetcher
+from resources.image_source import ImageSource
+
+FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}
+UPLOAD_FOLDER = "uploads"
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_bytes: int = 20 * 1024 * 1024
+    max_pixels: int = 100_000_000  # the same bomb limit the decoder applies
+    min_side: int = 32  # smaller cannot hold a detectable face
+    min_side_from_pages: int = 64  # icons and spacer GIFs on web pages are skipped
+    max_files: int = 200
+
+    @classmethod
+    def from_env(cls) -> UploadLimits:
+        return cls(max_bytes=int(os.environ.get("FACELOOP_UPLOAD_MAX_BYTES", str(20 * 1024 * 1024))))
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    name: str  # file name or URL as the person gave it
+    key: str | None  # key in the image source when stored
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.key is not None
+
+
+class UploadRefused(ValueError):
+    pass
+
+
+def sniff_image(data: bytes, limits: UploadLimits, min_side: int | None = None) -> tuple[str, tuple[int, int]]:
+    """(file extension, size) of a photo, or UploadRefused saying why it is not one we take."""
+    if not data:
+        raise UploadRefused("empty file")
+    if len(data) > limits.max_bytes:
+        raise UploadRefused(f"{len(data):,} bytes is over the {limits.max_bytes:,}-byte limit")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                kind, size = image.format, image.size
+                if size[0] * size[1] > limits.max_pixels:
+                    raise UploadRefused(f"{size[0]}x{size[1]} pixels is over the {limits.max_pixels:,}-pixel limit")
+                image.verify()  # structure check without decoding every pixel
+    except UploadRefused:
+        raise
+    except UnidentifiedImageError:
+        raise UploadRefused("not a photo: the content is no image format we know") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UploadRefused("refused: the image header claims an absurd size (decompression bomb)") from None
+    except Exception as exc:  # Pillow raises many types for broken files
+        raise UploadRefused(f"broken image: {exc}") from None
+    if kind not in FORMATS:
+        raise UploadRefused(f"{kind} images are not supported; use JPEG, PNG, WebP, GIF, BMP or TIFF")
+    smallest = limits.min_side if min_side is None else min_side
+    if min(size) < smallest:
+        raise UploadRefused(f"{size[0]}x{size[1]} pixels is too small to hold a face")
+    return FORMATS[kind], size
+
+
+def _stored_name(name: str, extension: str) -> str:
+    stem = Path(name.replace("\\", "/")).name.rsplit(".", 1)[0] or "photo"
+    return f"{stem}.{extension}"
+
+
+def add_photos(
+    source: ImageSource, files: Sequence[tuple[str, bytes]], limits: UploadLimits | None = None
+) -> list[UploadResult]:
+    """Store each acceptable photo in ``uploads/``; every file gets its own result."""
+    limits = limits or UploadLimits()
+    results = []
+    for i, (name, data) in enumerate(files):
+        if i >= limits.max_files:
+            results.append(UploadResult(name, None, f"not added: at most {limits.max_files} photos at once"))
+            continue
+        try:
+            extension, size = sniff_image(data, limits)
+        except UploadRefused as exc:
+            results.append(UploadResult(name, None, str(exc)))
+            continue
+        key = source.add_photo(_stored_name(name, extension), data, folder=UPLOAD_FOLDER)
+        results.append(UploadResult(name, key, f"added ({size[0]}x{size[1]} {extension.upper()})"))
+    return results
+
+
+def add_from_url(
+    source: ImageSource, url: str, fetcher: SafeFetcher, limits: UploadLimits | None = None
+) -> list[UploadResult]:
+    """Photos at an image URL, or the photos a web page shows, stored like uploads."""
+    limits = limits or UploadLimits()
+    if not url or not url.strip():
+        return [UploadResult(url, None, "paste an image or web page address first")]
+    try:
+        found = fetcher.fetch_images(url.strip())
+    except FetchRefused as exc:
+        return [UploadResult(url, None, str(exc))]
+    results = [UploadResult(url, None, problem) for problem in found.problems]
+    for item in found.images:
+        name = Path(item.url.split("?", 1)[0]).name or "photo"
+        try:
+            extension, size = sniff_image(item.data, limits, limits.min_side_from_pages if found.from_page else None)
+        except UploadRefused as exc:
+            results.append(UploadResult(item.url, None, str(exc)))
+            continue
+        key = source.add_photo(_stored_name(name, extension), item.data, folder=UPLOAD_FOLDER)
+        results.append(UploadResult(item.url, key, f"added ({size[0]}x{size[1]} {extension.upper()})"))
+    return results

@@ -1,0 +1,39 @@
+"""The code location loads and validates with the Kubernetes environment of deploy/helm/values.yaml."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from k8s_specs import ROOT, k8s_env
+
+from resources.kubernetes import USER_DEFINED_K8S_CONFIG_KEY, gpu_op_tags
+
+
+def test_dagster_definitions_validate_passes_with_kubernetes_settings(tmp_path, values):
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env=k8s_env(tmp_path, values),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_loaded_definitions_carry_exactly_the_configured_gpu_tags(k8s_definitions, tmp_path, values):
+    env = k8s_env(tmp_path, values, deployment="local")
+    steps = k8s_definitions["steps"]
+    for step in ("face_classifier", "face_embeddings"):
+        assert steps[step][USER_DEFINED_K8S_CONFIG_KEY] == gpu_op_tags(step, env=env)[USER_DEFINED_K8S_CONFIG_KEY]
+    for step in ("raw_images", "detected_faces", "predicted_labels"):
+        assert USER_DEFINED_K8S_CONFIG_KEY not in steps[step]
+
+
+def test_local_definitions_carry_no_kubernetes_tags():
+    from definitions import defs
+
+    for key in ("face_classifier", "face_embeddings"):
+        assert USER_DEFINED_K8S_CONFIG_KEY not in defs.get_assets_def(key).op.tags

@@ -1,0 +1,166 @@
+"""The app in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
+
+A person's clicks must end up as label events in the store. Screenshots of the main views are
+saved to test-artifacts/ for people to look at.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from gradio_app import actions
+from resources.state_store.records import LabelKind
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists() and shutil.which("chromium") is None,
+    reason="Debian chromium missing: `make test` installs it (apt-get install -y chromium)",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app_url(home, monkeypatch):
+    from gradio_app.views import AppContext, build_app, launch_kwargs
+
+    monkeypatch.setenv("FACELOOP_DAGSTER_URL", f"http://127.0.0.1:{free_port()}/graphql")  # nobody listens
+    resources = home.resources
+    ctx = AppContext(
+        state_store=resources["state_store"],
+        artifact_store=resources["artifact_store"],
+        image_source=resources["image_source"],
+        face_engine=resources["face_engine"],
+    )
+    demo = build_app(ctx)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_kwargs(ctx))
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1360, "height": 900})
+        page.outside_requests = []
+        page.errors = []
+        page.on(
+            "request",
+            lambda r: (
+                page.outside_requests.append(r.url)
+                if not r.url.startswith(("http://127.0.0.1", "data:", "blob:"))
+                else None
+            ),
+        )
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        page.goto(app_url)
+        page.wait_for_selector("#review-question h2", timeout=60_000)
+        yield page
+        browser.close()
+
+
+def shoot(page, name: str) -> None:
+    page.wait_for_timeout(400)  # let images finish painting
+    page.screenshot(path=str(ARTIFACTS / f"app-{name}.png"), full_page=True)
+
+
+def app_events(store, since: int):
+    return [e for e in store.label_events(since) if e.source == "app"]
+
+
+def test_a_person_confirms_and_corrects_faces_in_the_browser(page, home):
+    store = home.store
+    start = store.label_watermark()
+    snap = actions.snapshot(store)
+    first_in_queue = actions.review_queue(snap, limit=1)[0]
+    shoot(page, "review")
+
+    # Review card: the Y key answers "yes" for the face shown.
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("y")
+    page.wait_for_selector("#review-progress :text('1 answered')")
+    (event,) = app_events(store, start)
+    expected = LabelKind.ASSIGN if first_in_queue.unknown else LabelKind.CONFIRM
+    assert (event.face_id, event.kind, event.persona_id) == (
+        first_in_queue.face_id,
+        expected,
+        first_in_queue.persona_id,
+    )
+
+    # People: confirm one predicted face of the first person.
+    page.get_by_role("tab", name="People").click()
+    page.wait_for_selector("#predicted-grid .fl-ready .fl-tile")
+    persona = actions.persona_summaries(actions.snapshot(store))[0]
+    tile = page.locator("#predicted-grid .fl-tile").first
+    confirmed = tile.get_attribute("data-id")
+    tile.click()
+    page.wait_for_selector("#predicted-grid :text('1 of')")
+    page.click("#confirm-btn")
+    page.wait_for_selector("#persona-title :text('Confirmed 1 face')")
+    last = app_events(store, start)[-1]
+    assert (last.face_id, last.kind, last.persona_id) == (confirmed, LabelKind.CONFIRM, persona.persona_id)
+
+    # ...and correct another one to a different person, picked from the dropdown.
+    tile = page.locator("#predicted-grid .fl-tile").first
+    corrected = tile.get_attribute("data-id")
+    assert corrected != confirmed
+    tile.click()
+    page.wait_for_selector("#predicted-grid :text('1 of')")
+    page.locator("#move-predicted input").click()
+    page.locator("#move-predicted input").fill("Colin")
+    page.get_by_role("option", name="Colin_Powell").click()
+    page.click("#move-btn")
+    page.wait_for_selector("#persona-title :text('Moved 1 face')")
+    powell = next(p.persona_id for p in store.personas() if p.name == "Colin_Powell")
+    last = app_events(store, start)[-1]
+    assert (last.face_id, last.kind, last.persona_id) == (corrected, LabelKind.ASSIGN, powell)
+    assert len(app_events(store, start)) == 3
+    shoot(page, "people")
+
+    for tab, ready, name in [
+        ("Unknown faces", "#cluster-title h3", "unknown"),
+        ("Classifier", "#status-md h3", "classifier"),
+        ("Add photos", "#upload-btn", "add-photos"),
+    ]:
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_selector(ready)
+        shoot(page, name)
+    assert "Dagster not reachable" in page.locator("#status-md").inner_text()
+
+    # Find similar: a labeled person's photo comes back with that person's name.
+    page.get_by_role("tab", name="Find similar").click()
+    photo = next(Path(home.library, "Tony_Blair").glob("*.jpg"))
+    page.locator("#query input[type=file]").set_input_files(str(photo))
+    page.wait_for_timeout(500)
+    page.click("#find-btn")
+    page.wait_for_selector("#found-text li", timeout=60_000)
+    assert re.search(r"Tony.Blair", page.locator("#found-text").inner_text())
+    shoot(page, "find-similar")
+
+    assert page.outside_requests == [], "the page must work offline"
+    assert page.errors == []
