@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
+import sys
+import tarfile
 from pathlib import Path
 
 from resources.image_source.base import PHOTO_SUFFIXES
+from resources.settings import faceloop_home
 
 UNKNOWN_FOLDER = "_unknown"
 DEFAULT_DATASET = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "lfw10"
@@ -60,26 +65,74 @@ def build_library(
     return keys
 
 
-def demo_source() -> Path | None:
-    """FACELOOP_DEMO_IMAGES, else ../shared/datasets/lfw10 when present."""
-    import os
-
+def demo_source() -> tuple[Path, int]:
+    """(photos, labels per person): FACELOOP_DEMO_IMAGES, else ../shared/datasets/lfw10, else
+    the real photos in the face_recognition 1.3.0 source distribution (fetched once from PyPI)."""
     configured = os.environ.get("FACELOOP_DEMO_IMAGES")
     if configured:
-        return Path(configured)
-    return DEFAULT_DATASET if DEFAULT_DATASET.is_dir() else None
+        return Path(configured), 3
+    if DEFAULT_DATASET.is_dir():
+        return DEFAULT_DATASET, 3
+    return fallback_samples(faceloop_home() / "cache"), 2
+
+
+# face_recognition 1.3.0 ships six real test photos of two people; named by who is in them.
+FALLBACK_PEOPLE = {
+    "biden.jpg": "Joe_Biden",
+    "obama.jpg": "Barack_Obama",
+    "obama2.jpg": "Barack_Obama",
+    "obama3.jpg": "Barack_Obama",
+    "obama_partial_face.jpg": "Barack_Obama",
+    "obama_partial_face2.jpg": "Barack_Obama",
+}
+
+
+def fallback_samples(cache: Path) -> Path:
+    target = cache / "face_recognition_samples"
+    if target.is_dir():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "face_recognition==1.3.0",
+            "-d",
+            str(cache),
+        ],
+        check=True,
+    )
+    return extract_samples(cache / "face_recognition-1.3.0.tar.gz", target)
+
+
+def extract_samples(sdist: Path, target: Path) -> Path:
+    """The sdist's test photos as a folder-per-person set (written atomically)."""
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    with tarfile.open(sdist) as archive:
+        for member in archive.getmembers():
+            person = FALLBACK_PEOPLE.get(Path(member.name).name)
+            if person and member.isfile() and "/tests/test_images/" in member.name:
+                (partial / person).mkdir(parents=True, exist_ok=True)
+                (partial / person / Path(member.name).name).write_bytes(archive.extractfile(member).read())
+    os.replace(partial, target)
+    return target
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--source", type=Path, default=None)
     parser.add_argument("--target", type=Path, required=True)
-    parser.add_argument("--labels-per-person", type=int, default=3)
+    parser.add_argument("--labels-per-person", type=int, default=None)
     args = parser.parse_args()
-    source = args.source or demo_source()
-    if source is None:
-        raise SystemExit("no sample photos: set FACELOOP_DEMO_IMAGES to a folder-per-person set")
-    keys = build_library(source, args.target, args.labels_per_person)
+    source, labels = (args.source, 3) if args.source else demo_source()
+    keys = build_library(source, args.target, args.labels_per_person or labels)
     labeled, unlabeled = len(keys["labeled"]), len(keys["unlabeled"])
     print(f"library {args.target}: {labeled} labeled, {unlabeled} unlabeled photos from {source}")
 
