@@ -86,7 +86,7 @@ def predicted_labels(
         return MaterializeResult(metadata={"status": "up to date", "written": 0, "model_version": promoted.version})
     classifier = FaceClassifier.from_bytes(artifact_store.get(promoted.artifact_key))
     states = state_store.label_states(upto=watermark)
-    graph = library_graph(state_store, face_engine.embedding_space, face_ids, l2_normalize(embeddings))
+    graph = library_graph(state_store, face_engine.embedding_space, face_ids, embeddings)
     predictions = predict_faces(classifier, promoted.version, face_ids, embeddings, states, graph)
     labeled_now = [f for f, s in states.items() if s.persona_id is not None]
     written = state_store.write_predictions(predictions, drop=labeled_now)

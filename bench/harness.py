@@ -23,7 +23,7 @@ def local_resources_at(home: Path, library: Path) -> dict:
 
 
 def materialize_all(resources: dict, instance: DagsterInstance | None = None, run_config: dict | None = None):
-    """Materialize the whole graph (with the quality gate) in one run; raises on failure."""
+    """Materialize the whole graph (with the quality gate) in one run; check ``.success``."""
     return materialize(
         [*ALL_ASSETS, *ALL_CHECKS],
         resources=resources,

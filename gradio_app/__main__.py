@@ -31,13 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     from gradio_app.views import AppContext, build_app, launch_kwargs
     from resources.deployments import resources_for_deployment
 
-    resources = resources_for_deployment()
-    ctx = AppContext(
-        state_store=resources["state_store"],
-        artifact_store=resources["artifact_store"],
-        image_source=resources["image_source"],
-        face_engine=resources["face_engine"],
-    )
+    ctx = AppContext.from_resources(resources_for_deployment())
     auth = auth_from_env()
     print(f"FaceLoop app: http://{args.host}:{args.port}" + (" (login required)" if auth else ""), flush=True)
     build_app(ctx).launch(

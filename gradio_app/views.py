@@ -17,6 +17,7 @@ import re
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import numpy as np
@@ -84,6 +85,12 @@ class AppContext:
     classifier_cache: actions.ClassifierCache = field(default_factory=actions.ClassifierCache)
     _image_keys: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_resources(cls, resources: dict, **settings: Any) -> AppContext:
+        """The app on the same resources the Dagster assets get (``resources_for_deployment()``)."""
+        stores = ("state_store", "artifact_store", "image_source", "face_engine")
+        return cls(**{name: resources[name] for name in stores}, **settings)
 
     @property
     def space(self) -> str:

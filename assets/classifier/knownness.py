@@ -81,12 +81,15 @@ def knn_graph(unit: np.ndarray, k: int = NEIGHBOURS) -> sp.csr_matrix:
     return graph
 
 
-def library_graph(store: StateStore, space: str, face_ids: list[str], unit: np.ndarray) -> sp.csr_matrix:
-    """The face graph the store keeps (built as faces were embedded), else computed exactly."""
+def library_graph(store: StateStore, space: str, face_ids: list[str], embeddings: np.ndarray) -> sp.csr_matrix:
+    """The face graph the store keeps (built as faces were embedded), else computed exactly.
+
+    ``embeddings`` are only normalized (a full copy of the library) when the graph is computed.
+    """
     kept = store.load_neighbours(space, face_ids)
     if kept is not None:
         return graph_from_neighbours(*kept)
-    return knn_graph(unit)
+    return knn_graph(l2_normalize(embeddings))
 
 
 _last_graph: list = []

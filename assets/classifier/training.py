@@ -44,10 +44,10 @@ def train_classifier(store: StateStore, space: str, watermark: int) -> TrainingR
     rows = np.array([row_of[face_id] for face_id, _ in labeled])
     classes = np.array([column[persona] for _, persona in labeled])
 
-    unit = l2_normalize(embeddings)
-    oof_proba, oof_rows = out_of_fold_proba(unit[rows], classes, len(persona_ids))
-    model = train_softmax(unit[rows], classes, len(persona_ids))
-    threshold, calibration = calibrate_threshold(library_graph(store, space, face_ids, unit), rows, classes)
+    labeled_unit = l2_normalize(embeddings[rows])  # only the labeled faces train
+    oof_proba, oof_rows = out_of_fold_proba(labeled_unit, classes, len(persona_ids))
+    model = train_softmax(labeled_unit, classes, len(persona_ids))
+    threshold, calibration = calibrate_threshold(library_graph(store, space, face_ids, embeddings), rows, classes)
 
     metrics = {
         "labeled_faces": len(rows),

@@ -26,14 +26,7 @@ def remove_labels_except(store, keep: dict[int, int]) -> None:
 
 
 def app_status(pipeline) -> str:
-    r = pipeline.resources
-    ctx = AppContext(
-        r["state_store"],
-        r["artifact_store"],
-        r["image_source"],
-        r["face_engine"],
-        dagster_graphql_url="http://127.0.0.1:9/graphql",
-    )
+    ctx = AppContext.from_resources(pipeline.resources, dagster_graphql_url="http://127.0.0.1:9/graphql")
     return status_markdown(ctx)
 
 

@@ -45,13 +45,7 @@ def app_url(home, monkeypatch):
     from gradio_app.views import AppContext, build_app, launch_kwargs
 
     monkeypatch.setenv("FACELOOP_DAGSTER_URL", f"http://127.0.0.1:{free_port()}/graphql")  # nobody listens
-    resources = home.resources
-    ctx = AppContext(
-        state_store=resources["state_store"],
-        artifact_store=resources["artifact_store"],
-        image_source=resources["image_source"],
-        face_engine=resources["face_engine"],
-    )
+    ctx = AppContext.from_resources(home.resources)
     demo = build_app(ctx)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_kwargs(ctx))

@@ -50,14 +50,7 @@ def test_with_login_on_the_app_serves_nothing_until_the_right_password(home, mon
     password = secrets.token_urlsafe(16)
     monkeypatch.setenv("FACELOOP_UI_USER", "ada")
     monkeypatch.setenv("FACELOOP_UI_PASSWORD", password)
-    r = home.resources
-    ctx = AppContext(
-        r["state_store"],
-        r["artifact_store"],
-        r["image_source"],
-        r["face_engine"],
-        dagster_graphql_url="http://127.0.0.1:9/graphql",
-    )
+    ctx = AppContext.from_resources(home.resources, dagster_graphql_url="http://127.0.0.1:9/graphql")
     port = free_port()
     app = build_app(ctx)
     app.launch(
