@@ -125,6 +125,29 @@ def spread(graph: sp.csr_matrix, seeds: np.ndarray, iterations: int = ITERATIONS
     return mass
 
 
+def spread_within_reach(
+    graph: sp.csr_matrix, seeds: sp.csr_matrix, iterations: int = ITERATIONS
+) -> tuple[np.ndarray, np.ndarray]:
+    """``spread`` of (n, classes) seeds, computed only on the faces the mass can reach.
+
+    After t steps mass has moved at most t edges from a seed, so spreading on the subgraph of
+    faces within t hops gives exactly ``spread``'s non-zero rows. In a library of a million
+    faces with a few hundred labels that subgraph is small, and the (n, classes) matrix is
+    never made. Returns (rows, mass of those rows).
+    """
+    seeded = np.asarray(seeds.getnnz(axis=1) > 0)
+    reached = seeded.copy()
+    for _ in range(iterations):
+        grown = reached | ((graph @ reached.astype(np.float32)) > 0)
+        if (grown == reached).all():
+            break
+        reached = grown
+    rows = np.flatnonzero(reached)
+    if len(rows) == graph.shape[0]:
+        return rows, spread(graph, seeds.toarray(), iterations)
+    return rows, spread(graph[rows][:, rows], seeds[rows].toarray(), iterations)
+
+
 def knownness(graph: sp.csr_matrix, labeled: np.ndarray) -> np.ndarray:
     """How much label mass (of any persona) reaches each face."""
     return spread(graph, labeled)

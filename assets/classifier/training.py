@@ -8,7 +8,7 @@ import numpy as np
 
 from assets.classifier.knownness import calibrate_threshold, l2_normalize, library_graph
 from assets.classifier.metrics import held_out_metrics
-from assets.classifier.model import FaceClassifier, compute_devices, out_of_fold_proba, train_softmax
+from assets.classifier.model import FaceClassifier, compute_devices, fit_weights, out_of_fold_proba
 from resources.state_store import StateStore
 
 
@@ -46,7 +46,7 @@ def train_classifier(store: StateStore, space: str, watermark: int) -> TrainingR
 
     labeled_unit = l2_normalize(embeddings[rows])  # only the labeled faces train
     oof_proba, oof_rows = out_of_fold_proba(labeled_unit, classes, len(persona_ids))
-    model = train_softmax(labeled_unit, classes, len(persona_ids))
+    weights = fit_weights(labeled_unit, classes, len(persona_ids))
     threshold, calibration = calibrate_threshold(library_graph(store, space, face_ids, embeddings), rows, classes)
 
     metrics = {
@@ -61,7 +61,7 @@ def train_classifier(store: StateStore, space: str, watermark: int) -> TrainingR
     else:
         metrics.update({"accuracy": None, "held_out_faces": 0})
     classifier = FaceClassifier(
-        model=model,
+        weights=weights,
         persona_ids=persona_ids,
         knownness_threshold=threshold,
         labeled_face_ids=[face_id for face_id, _ in labeled],

@@ -9,7 +9,7 @@ so no label a person gave is ever overwritten or lost.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from dagster import ConfigurableResource
@@ -137,8 +137,12 @@ class StateStore(ConfigurableResource, ABC):
     def predictions(self) -> dict[str, Prediction]: ...
 
     @abstractmethod
-    def write_predictions(self, predictions: Sequence[Prediction], drop: Sequence[str] = ()) -> int:
-        """Upsert predictions that differ from the stored ones, delete ``drop``; returns writes."""
+    def write_predictions(self, predictions: Iterable[Prediction], drop: Sequence[str] = ()) -> int:
+        """Upsert predictions that differ from the stored ones, delete ``drop``; returns writes.
+
+        ``predictions`` may be a ``PredictionColumns``: a store that can diff columns in bulk
+        should, since relabeling writes the whole library's predictions at once.
+        """
 
     @abstractmethod
     def record_prediction_update(self, model_version: int, label_watermark: int, faces: int) -> None:

@@ -621,7 +621,7 @@ class CosmosStateStore(StateStore):
             for r in self._query("predictions", sql)
         }
 
-    def write_predictions(self, predictions: Sequence[Prediction], drop: Sequence[str] = ()) -> int:
+    def write_predictions(self, predictions: Iterable[Prediction], drop: Sequence[str] = ()) -> int:
         current = self.predictions()
         changed = [
             p

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 
 class ImageStatus(enum.StrEnum):
@@ -85,6 +88,33 @@ class Prediction:
     confidence: float
     model_version: int
     candidate_persona_id: int | None = None  # best guess even when unknown, for review
+
+
+@dataclass(frozen=True)
+class PredictionColumns:
+    """Many predictions of one model version as columns.
+
+    Relabeling a million faces as a million ``Prediction`` objects costs seconds and hundreds of
+    MB; stores that can diff and write columns in bulk (SQLite) take these as they are, others
+    iterate them as ``Prediction``s.
+    """
+
+    face_ids: Sequence[str]
+    candidate_persona_ids: np.ndarray  # int64: the best persona, even when unknown
+    known: np.ndarray  # bool: the face is that persona (else "unknown")
+    confidences: np.ndarray  # float64, rounded to 4 places
+    model_version: int
+
+    def __len__(self) -> int:
+        return len(self.face_ids)
+
+    def persona_ids(self) -> list[int | None]:
+        return [c if k else None for c, k in zip(self.candidate_persona_ids.tolist(), self.known.tolist(), strict=True)]
+
+    def __iter__(self) -> Iterator[Prediction]:
+        columns = (self.face_ids, self.persona_ids(), self.confidences.tolist(), self.candidate_persona_ids.tolist())
+        for face_id, persona, confidence, candidate in zip(*columns, strict=True):
+            yield Prediction(face_id, persona, confidence, self.model_version, candidate)
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,12 @@ queue rather than lose updates.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from resources.state_store.records import (
     Persona,
     PhotoEntry,
     Prediction,
+    PredictionColumns,
     validate_persona_name,
 )
 
@@ -373,44 +375,53 @@ class SqliteStateStore(StateStore):
         )
         return {row[0]: Prediction(*row) for row in rows}
 
-    def write_predictions(self, predictions: Sequence[Prediction], drop: Sequence[str] = ()) -> int:
-        # A merge of the new predictions with the stored ones, both in face_id order, row by row:
-        # a million unchanged predictions cost one pass and no memory.
-        incoming = sorted(predictions, key=lambda p: p.face_id)
-        changed: list[Prediction] = []
-        stored = self._conn().execute(
-            "SELECT face_id, persona_id, confidence, candidate_persona_id FROM predictions ORDER BY face_id"
-        )
-        current = next(stored, None)
-        for new in incoming:
-            while current is not None and current[0] < new.face_id:
-                current = next(stored, None)
-            if (
-                current is None
-                or current[0] != new.face_id
-                or current[1] != new.persona_id
-                or current[3] != new.candidate_persona_id
-                or abs(current[2] - new.confidence) > CONFIDENCE_EPSILON
-            ):
-                changed.append(new)
-        stored.close()
-        wanted = list(drop)
-        dropped = []
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            dropped += [r[0] for r in self._read(f"SELECT face_id FROM predictions WHERE face_id IN ({marks})", chunk)]
-        now = time.time()
-        with self._write() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (p.face_id, p.persona_id, p.confidence, p.model_version, p.candidate_persona_id, now)
-                    for p in changed
-                ],
+    def write_predictions(self, predictions: Iterable[Prediction], drop: Sequence[str] = ()) -> int:
+        # The diff against the stored predictions runs inside SQLite: the new rows go into a
+        # temporary table (this connection's own, outside the main file, so no lock is held while
+        # it fills), then one INSERT ... SELECT writes only those that differ.
+        if isinstance(predictions, PredictionColumns):
+            rows = zip(
+                predictions.face_ids,
+                predictions.persona_ids(),
+                predictions.confidences.tolist(),
+                predictions.candidate_persona_ids.tolist(),
+                itertools.repeat(predictions.model_version),
+                strict=False,
             )
-            conn.executemany("DELETE FROM predictions WHERE face_id = ?", [(f,) for f in dropped])
-        return len(changed) + len(dropped)
+        else:
+            rows = (
+                (p.face_id, p.persona_id, p.confidence, p.candidate_persona_id, p.model_version) for p in predictions
+            )
+        conn = self._conn()
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS incoming_predictions (face_id TEXT, persona_id INTEGER,"
+            " confidence REAL, candidate_persona_id INTEGER, model_version INTEGER)"
+        )
+        conn.execute("BEGIN")
+        try:
+            conn.execute("DELETE FROM temp.incoming_predictions")
+            conn.executemany("INSERT INTO temp.incoming_predictions VALUES (?, ?, ?, ?, ?)", rows)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        wanted = list(dict.fromkeys(drop))
+        with self._write() as conn:
+            written = conn.execute(
+                "INSERT OR REPLACE INTO predictions"
+                " (face_id, persona_id, confidence, model_version, candidate_persona_id, updated_at)"
+                " SELECT i.face_id, i.persona_id, i.confidence, i.model_version, i.candidate_persona_id, ?"
+                " FROM temp.incoming_predictions i LEFT JOIN predictions p ON p.face_id = i.face_id"
+                " WHERE p.face_id IS NULL OR p.persona_id IS NOT i.persona_id"
+                " OR p.candidate_persona_id IS NOT i.candidate_persona_id OR abs(p.confidence - i.confidence) > ?",
+                (time.time(), CONFIDENCE_EPSILON),
+            ).rowcount
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                written += conn.execute(f"DELETE FROM predictions WHERE face_id IN ({marks})", chunk).rowcount
+            conn.execute("DELETE FROM temp.incoming_predictions")
+        return written
 
     def record_prediction_update(self, model_version: int, label_watermark: int, faces: int) -> None:
         with self._write() as conn:

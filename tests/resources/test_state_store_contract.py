@@ -14,7 +14,15 @@ from azure.cosmos.exceptions import CosmosHttpResponseError
 from dagster import EnvVar
 
 from resources.state_store.cosmos import PREDICTION_BUCKETS, CosmosStateStore, bucket_of
-from resources.state_store.records import FaceRecord, ImageStatus, LabelEvent, LabelKind, PhotoEntry, Prediction
+from resources.state_store.records import (
+    FaceRecord,
+    ImageStatus,
+    LabelEvent,
+    LabelKind,
+    PhotoEntry,
+    Prediction,
+    PredictionColumns,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 
@@ -174,6 +182,29 @@ def test_many_predictions_round_trip_and_a_rewrite_writes_only_the_changes(store
     again = [*many[:-5], *(Prediction(p.face_id, 3, 0.99, 2, 3) for p in many[-5:])]
     assert store.write_predictions(again, drop=[p.face_id for p in many[:10]]) == 15
     assert len(store.predictions()) == 440
+
+
+def test_prediction_columns_are_written_like_prediction_objects(store):
+    columns = PredictionColumns(
+        face_ids=[f"img{i}:0" for i in range(6)],
+        candidate_persona_ids=np.array([1, 2, 3, 1, 2, 3]),
+        known=np.array([True, True, False, True, False, True]),
+        confidences=np.array([0.9, 0.8, 0.3, 0.7, 0.2, 0.95]),
+        model_version=4,
+    )
+    assert store.write_predictions(columns) == 6
+    assert store.predictions() == {p.face_id: p for p in columns}
+    assert store.predictions()["img2:0"] == Prediction("img2:0", None, 0.3, 4, 3)
+    moved = PredictionColumns(
+        columns.face_ids,
+        columns.candidate_persona_ids,
+        np.array([True, True, True, True, False, True]),  # img2:0 is now known
+        columns.confidences + np.array([0, 0, 0, 0.00005, 0.1, 0]),  # img4:0 moved, img3:0 barely
+        model_version=5,
+    )
+    assert store.write_predictions(moved) == 2
+    assert store.predictions()["img2:0"].persona_id == 3
+    assert store.predictions()["img3:0"].model_version == 4
 
 
 def test_embeddings_round_trip_per_model_space(store):

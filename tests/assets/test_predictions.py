@@ -1,0 +1,108 @@
+"""Relabeling: the chunked, reach-limited scoring gives exactly what the plain dense formula gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import assets.predictions as predictions_module
+from assets.classifier.knownness import CLASS_ITERATIONS, knn_graph, l2_normalize, spread, spread_within_reach
+from assets.classifier.model import FaceClassifier, fit_weights
+from assets.predictions import predict_faces
+from resources.state_store.records import FaceLabelState
+
+
+def library(people: int = 9, per_person: int = 15, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(people, 32))
+    points = np.repeat(centres, per_person, axis=0) + 0.2 * rng.normal(size=(people * per_person, 32))
+    return points.astype(np.float32), np.repeat(np.arange(people), per_person)
+
+
+def dense_reference(classifier, face_ids, embeddings, states, graph) -> dict[str, tuple]:
+    """The product of experts written the obvious way: whole (faces x personas) matrices."""
+    column = {persona: i for i, persona in enumerate(classifier.persona_ids)}
+    row_of = {face_id: row for row, face_id in enumerate(face_ids)}
+    seeds = np.zeros((len(face_ids), len(column)), dtype=np.float32)
+    for face_id, persona in zip(classifier.labeled_face_ids, classifier.labeled_persona_ids, strict=True):
+        seeds[row_of[face_id], column[persona]] = 1.0
+    known = spread(graph, seeds.any(axis=1))
+    mass = spread(graph, seeds, iterations=CLASS_ITERATIONS)
+    neighbourhood = mass / np.maximum(mass.sum(axis=1), 1e-12)[:, None]
+    combined = classifier.score(embeddings) * np.maximum(neighbourhood, 1e-6)
+    for face_id, state in states.items():
+        combined[row_of[face_id], [column[p] for p in state.rejected if p in column]] = 0.0
+    combined /= combined.sum(axis=1, keepdims=True)
+    best = combined.argmax(axis=1)
+    out = {}
+    for row, face_id in enumerate(face_ids):
+        if states.get(face_id, FaceLabelState(None)).persona_id is not None:
+            continue
+        confidence = float(combined[row, best[row]])
+        persona = classifier.persona_ids[best[row]]
+        is_known = known[row] >= classifier.knownness_threshold and confidence > classifier.min_confidence
+        out[face_id] = (persona if is_known else None, round(confidence, 4), persona)
+    return out
+
+
+@pytest.fixture
+def labeled_library():
+    points, person = library()
+    face_ids = [f"img{i:04d}:0" for i in range(len(points))]
+    labeled_people = [0, 1, 2, 3, 4, 5]  # people 6, 7 and 8 are never labeled
+    rows = np.concatenate([np.flatnonzero(person == p)[:3] for p in labeled_people])
+    classes = person[rows]
+    classifier = FaceClassifier(
+        weights=fit_weights(l2_normalize(points[rows]), classes, len(labeled_people)),
+        persona_ids=[100 + p for p in labeled_people],
+        knownness_threshold=0.02,
+        labeled_face_ids=[face_ids[r] for r in rows],
+        labeled_persona_ids=[100 + int(c) for c in classes],
+    )
+    states = {face_ids[r]: FaceLabelState(100 + int(person[r])) for r in rows}
+    some_face_of_person_1 = face_ids[np.flatnonzero(person == 1)[5]]
+    states[some_face_of_person_1] = FaceLabelState(None, frozenset({101}))  # "not person 1"
+    return classifier, face_ids, points, states, person
+
+
+def test_chunked_relabel_matches_the_dense_formula(labeled_library, monkeypatch):
+    classifier, face_ids, points, states, _ = labeled_library
+    graph = knn_graph(l2_normalize(points))
+    monkeypatch.setattr(predictions_module, "CHUNK", 7)  # many chunks, and a ragged last one
+    columns = predict_faces(classifier, 3, face_ids, points, states, graph)
+    got = {p.face_id: (p.persona_id, p.confidence, p.candidate_persona_id) for p in columns}
+    expected = dense_reference(classifier, face_ids, points, states, graph)
+    assert got.keys() == expected.keys()
+    for face_id, (persona, confidence, candidate) in expected.items():
+        assert got[face_id][0] == persona and got[face_id][2] == candidate, face_id
+        assert got[face_id][1] == pytest.approx(confidence, abs=2e-4), face_id
+    assert {p.model_version for p in columns} == {3}
+
+
+def test_relabel_names_labeled_people_respects_rejections_and_leaves_strangers_unknown(labeled_library):
+    classifier, face_ids, points, states, person = labeled_library
+    columns = predict_faces(classifier, 1, face_ids, points, states)
+    by_face = {p.face_id: p for p in columns}
+    assert not any(face_id in by_face for face_id, s in states.items() if s.persona_id is not None)
+    rejected = next(f for f, s in states.items() if s.rejected)
+    assert by_face[rejected].candidate_persona_id != 101
+    known_people = [p for p in columns if person[face_ids.index(p.face_id)] < 6]
+    strangers = [p for p in columns if person[face_ids.index(p.face_id)] >= 6]
+    assert np.mean([p.persona_id == 100 + person[face_ids.index(p.face_id)] for p in known_people]) >= 0.95
+    assert np.mean([p.persona_id is None for p in strangers]) >= 0.9
+
+
+def test_spreading_within_reach_equals_spreading_everywhere():
+    points, person = library(people=12, per_person=10, seed=3)
+    graph = knn_graph(l2_normalize(points))
+    seeds = np.zeros((len(points), 3), dtype=np.float32)
+    for column, p in enumerate([0, 4, 7]):
+        seeds[np.flatnonzero(person == p)[:2], column] = 1.0
+    import scipy.sparse as sp
+
+    rows, mass = spread_within_reach(graph, sp.csr_matrix(seeds), CLASS_ITERATIONS)
+    full = spread(graph, seeds, CLASS_ITERATIONS)
+    assert len(rows) < len(points)  # the shortcut was taken
+    np.testing.assert_allclose(mass, full[rows], rtol=1e-5, atol=1e-7)
+    outside = np.setdiff1d(np.arange(len(points)), rows)
+    assert not full[outside].any()
