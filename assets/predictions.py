@@ -11,7 +11,6 @@ from assets.classifier.knownness import (
     knn_graph,
     l2_normalize,
     library_graph,
-    spread,
     spread_within_reach,
 )
 from assets.classifier.model import FaceClassifier
@@ -64,9 +63,10 @@ def predict_faces(
     seed_rows, seed_cols = np.array(seed_pairs, dtype=np.int64).reshape(-1, 2).T
     seeds = sp.csr_matrix((np.ones(len(seed_rows), np.float32), (seed_rows, seed_cols)), shape=(n, classes))
     graph = graph if graph is not None else knn_graph(l2_normalize(embeddings))
-    labeled = np.zeros(n, dtype=np.float32)
-    labeled[seed_rows] = 1.0
-    known_all = spread(graph, labeled)
+    known_all = np.zeros(n, dtype=np.float32)
+    labeled = sp.csr_matrix((seeds.getnnz(axis=1) > 0).astype(np.float32)[:, None])
+    labeled_rows, labeled_mass = spread_within_reach(graph, labeled)
+    known_all[labeled_rows] = labeled_mass[:, 0]
     reached_rows, reached_mass = spread_within_reach(graph, seeds, CLASS_ITERATIONS)
     reached_at = np.full(n, -1, dtype=np.int64)
     reached_at[reached_rows] = np.arange(len(reached_rows))

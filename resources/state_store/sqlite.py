@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS model_versions (
 """
 
 CONFIDENCE_EPSILON = 1e-4  # smaller confidence changes are not worth a write
+LOAD_CHUNK = 65_536  # rows fetched at a time when loading a whole model space
 
 
 class SqliteStateStore(StateStore):
@@ -229,7 +230,8 @@ class SqliteStateStore(StateStore):
             )
 
     def load_embeddings(self, space: str) -> tuple[list[str], np.ndarray]:
-        # Streamed into one preallocated array: a million rows as Python tuples would cost GBs.
+        # Streamed in chunks into one preallocated array: a million rows as Python tuples would
+        # cost GBs, and one frombuffer per row costs seconds.
         count = self._read("SELECT COUNT(*) FROM embeddings WHERE space = ?", (space,))[0][0]
         if not count:
             return [], np.zeros((0, 0), dtype=np.float32)
@@ -238,13 +240,13 @@ class SqliteStateStore(StateStore):
         )
         ids: list[str] = []
         matrix: np.ndarray | None = None
-        for row, (face_id, vector) in enumerate(cursor):
+        while len(ids) < count and (rows := cursor.fetchmany(min(LOAD_CHUNK, count - len(ids)))):
             if matrix is None:
-                matrix = np.empty((count, len(vector) // 4), dtype=np.float32)
-            if row >= count:  # rows added since the count: the next call picks them up
-                break
-            ids.append(face_id)
-            matrix[row] = np.frombuffer(vector, dtype=np.float32)
+                matrix = np.empty((count, len(rows[0][1]) // 4), dtype=np.float32)
+            ids.extend(face_id for face_id, _ in rows)  # rows added since the count: the next call
+            vectors = np.frombuffer(b"".join(vector for _, vector in rows), dtype=np.float32)
+            matrix[len(ids) - len(rows) : len(ids)] = vectors.reshape(len(rows), -1)
+        cursor.close()
         return ids, matrix[: len(ids)]
 
     def put_neighbours(self, space: str, face_ids: Sequence[str], neighbour_ids: np.ndarray, sims: np.ndarray) -> None:
@@ -271,24 +273,29 @@ class SqliteStateStore(StateStore):
             " JOIN faces f ON f.face_id = e.face_id WHERE e.space = ? ORDER BY e.face_id",
             (space,),
         )
-        rowids = np.empty(n, dtype=np.int64)
-        neighbours: np.ndarray | None = None
-        sims: np.ndarray | None = None
-        row = -1
-        for row, (face_id, rowid, ids_blob, sims_blob) in enumerate(cursor):
-            if row >= n or face_id != face_ids[row] or ids_blob is None:
-                return None  # not kept for every face (yet): the caller computes the graph
-            if neighbours is None:
-                k = len(ids_blob) // 8
-                neighbours, sims = np.empty((n, k), dtype=np.int64), np.empty((n, k), dtype=np.float32)
-            rowids[row] = rowid
-            neighbours[row] = np.frombuffer(ids_blob, dtype=np.int64)
-            sims[row] = np.frombuffer(sims_blob, dtype=np.float32)
-        if row != n - 1 or neighbours is None:
+        ids: list[str] = []
+        rowids: list[int] = []
+        neighbour_blobs: list[bytes] = []
+        sim_blobs: list[bytes] = []
+        complete = True
+        while complete and (rows := cursor.fetchmany(LOAD_CHUNK)):
+            # Faces embedded since face_ids was read, or a face whose list is not kept (yet):
+            # not this graph, the caller computes it.
+            complete = len(ids) + len(rows) <= n and all(row[2] is not None for row in rows)
+            if complete:
+                ids.extend(row[0] for row in rows)
+                rowids.extend(row[1] for row in rows)
+                neighbour_blobs.append(b"".join(row[2] for row in rows))
+                sim_blobs.append(b"".join(row[3] for row in rows))
+        cursor.close()
+        if not complete or n == 0 or ids != list(face_ids):
             return None
-        order = np.argsort(rowids)
-        slot = np.clip(np.searchsorted(rowids[order], neighbours), 0, n - 1)
-        positions = np.where(rowids[order][slot] == neighbours, order[slot], -1)
+        neighbours = np.frombuffer(b"".join(neighbour_blobs), dtype=np.int64).reshape(n, -1)
+        sims = np.frombuffer(b"".join(sim_blobs), dtype=np.float32).reshape(n, -1)
+        rowid_of_row = np.asarray(rowids, dtype=np.int64)
+        order = np.argsort(rowid_of_row)
+        slot = np.clip(np.searchsorted(rowid_of_row[order], neighbours), 0, n - 1)
+        positions = np.where(rowid_of_row[order][slot] == neighbours, order[slot], -1)
         return positions, sims
 
     # -- personas ----------------------------------------------------------------------------

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from assets.classifier.knownness import calibrate_threshold, knn_graph, knownness, l2_normalize
+from assets.classifier.knownness import (
+    ITERATIONS,
+    calibrate_threshold,
+    equal_z_threshold,
+    knn_graph,
+    knownness,
+    l2_normalize,
+    within_hops,
+)
 
 
 def clusters(people: int, per_person: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -35,3 +44,26 @@ def test_graph_is_symmetric_without_self_loops():
     graph = knn_graph(unit, k=3)
     assert (abs(graph - graph.T) > 1e-6).nnz == 0
     assert graph.diagonal().max() == 0
+
+
+def test_calibration_in_one_spread_equals_one_spread_per_hidden_set():
+    unit, person = clusters(people=10, per_person=12, seed=1)
+    rows = np.concatenate([np.flatnonzero(person == p)[:4] for p in range(3)])
+    graph = knn_graph(unit)
+    assert len(within_hops(graph, rows, ITERATIONS)) < len(unit) // 2  # the subgraph path is taken
+    threshold, stats = calibrate_threshold(graph, rows, person[rows])
+
+    def hidden_scores(hidden: np.ndarray) -> np.ndarray:  # the plain way: the whole graph per hidden set
+        mask = np.zeros(len(unit), dtype=bool)
+        mask[rows] = True
+        mask[hidden] = False
+        return knownness(graph, mask)[hidden]
+
+    genuine = []
+    for repeat in range(3):
+        folds = np.random.default_rng(repeat).permutation(len(rows)) % 5
+        genuine += [hidden_scores(rows[folds == fold]) for fold in np.unique(folds)]
+    impostor = [hidden_scores(rows[person[rows] == p]) for p in range(3)]
+    expected = float(equal_z_threshold(np.concatenate(genuine), np.concatenate(impostor)) * np.exp(-0.1))
+    assert threshold == pytest.approx(expected, rel=1e-4)
+    assert stats["genuine_kept"] == pytest.approx(float((np.concatenate(genuine) >= expected).mean()))
