@@ -12,6 +12,9 @@ trained, and the measured step runs: ``predicted_labels`` in a fresh process, ti
 (model load, graph load, scoring every face, writing the changed predictions), its peak RSS read
 from the OS (its own address space's high-water mark). The first relabel (every prediction written)
 is reported too, and the measured run's phases (load, graph, scoring, write) as the asset logs them.
+Last, one more label per labeled person and ``retrain_job``'s work in one fresh process (train,
+quality gate, relabel): ``retrain_and_relabel_seconds``, what a batch of labels costs at N faces
+after the sensor has launched the run.
 """
 
 from __future__ import annotations
@@ -118,10 +121,10 @@ def run_assets(home: Path, names: list[str]) -> dict:
     return {key: value.value for key, value in event.metadata.items()}
 
 
-def timed_relabel(home: Path) -> dict:
-    """predicted_labels in a fresh interpreter: its own wall time and peak RSS."""
+def timed_run(home: Path, names: list[str]) -> dict:
+    """``names`` materialized in a fresh interpreter, as a run does: its own wall time and peak RSS."""
     child = subprocess.run(
-        [sys.executable, "-m", "bench.relabel_scale", "--child", str(home)],
+        [sys.executable, "-m", "bench.relabel_scale", "--child", str(home), "--assets", ",".join(names)],
         capture_output=True,
         text=True,
         check=True,
@@ -143,11 +146,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child(home: Path) -> None:
+def child(home: Path, names: list[str]) -> None:
     from bench.harness import local_resources_at
 
     started = time.monotonic()
-    metadata = run_assets(home, ["predicted_labels"])
+    metadata = run_assets(home, names)
     seconds = time.monotonic() - started
     store = local_resources_at(home, home / "library")["state_store"]
     update = store.latest_prediction_update()
@@ -162,9 +165,10 @@ def main() -> None:
     parser.add_argument("--faces", type=int, default=1_000_000)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--assets", default="predicted_labels", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.assets.split(","))
         return
     with tempfile.TemporaryDirectory(prefix="faceloop-relabel-") as tmp:
         home = Path(tmp)
@@ -173,10 +177,12 @@ def main() -> None:
         label(home, person, face_ids, per_person=3)
         run_assets(home, ["face_classifier"])
         setup = time.monotonic() - started
-        first = timed_relabel(home)
+        first = timed_run(home, ["predicted_labels"])
         label(home, person, face_ids, per_person=1, skip=3)  # new labels arrive: a new version
         run_assets(home, ["face_classifier"])
-        again = timed_relabel(home)
+        again = timed_run(home, ["predicted_labels"])
+        label(home, person, face_ids, per_person=1, skip=4)  # more labels: what retrain_job does
+        retrain = timed_run(home, ["face_classifier", "predicted_labels"])
         from bench.harness import local_resources_at
 
         store = local_resources_at(home, home / "library")["state_store"]
@@ -191,6 +197,8 @@ def main() -> None:
         "first_relabel_seconds": first["seconds"],
         "first_relabel_peak_rss_mb": first["peak_rss_mb"],
         "first_relabel_written": first["written"],
+        "retrain_and_relabel_seconds": retrain["seconds"],
+        "retrain_and_relabel_peak_rss_mb": retrain["peak_rss_mb"],
         "predictions": predictions[0],
         "unknown": predictions[1],
         "setup_seconds": round(setup, 1),

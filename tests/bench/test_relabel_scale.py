@@ -20,9 +20,10 @@ def test_relabel_bench_prints_its_figures_for_a_small_library():
     ).stdout
     figures = json.loads(out.strip().splitlines()[-1])
     assert figures["faces"] == 4000
-    labeled = 20 * 4  # 20 synthetic people, 3 + 1 labels each
+    labeled = 20 * 5  # 20 synthetic people, 3 + 1 + 1 labels each
     assert figures["predictions"] == 4000 - labeled
     assert 0 < figures["written"] <= figures["predictions"] + 20  # + the newly labeled faces' rows dropped
     assert figures["first_relabel_written"] == 4000 - 20 * 3
     assert set(figures["phases_s"]) == {"load", "graph", "score", "write"}
     assert 0 < figures["peak_rss_mb"] < 2048
+    assert figures["retrain_and_relabel_seconds"] > 0
