@@ -452,6 +452,39 @@ class CosmosStateStore(StateStore):
         matrix = np.frombuffer(b"".join(base64.b64decode(r["vector"]) for r in rows), dtype=np.float32)
         return [r["id"] for r in rows], matrix.reshape(len(rows), -1).copy()
 
+    def put_neighbours(self, space: str, face_ids: Sequence[str], neighbour_ids: np.ndarray, sims: np.ndarray) -> None:
+        # Kept on each face's embedding document (same partition), by face id.
+        def link(row: int) -> None:
+            patch = [
+                {"op": "set", "path": "/neighbours", "value": [str(n) for n in neighbour_ids[row]]},
+                {"op": "set", "path": "/sims", "value": [round(float(x), 6) for x in sims[row]]},
+            ]
+            container = self._c("embeddings")
+            self._retry(lambda: container.patch_item(face_ids[row], space, patch_operations=patch))
+
+        self._map(link, range(len(face_ids)))
+
+    def load_neighbours(self, space: str, face_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        rows = self._query(
+            "embeddings",
+            "SELECT c.id, c.neighbours, c.sims FROM c WHERE c.space = @space",
+            partition_key=space,
+            space=space,
+        )
+        position = {face_id: row for row, face_id in enumerate(face_ids)}
+        if len(rows) != len(face_ids) or any(r["id"] not in position or r.get("neighbours") is None for r in rows):
+            return None  # faces embedded since face_ids was read, or not linked yet: computed instead
+        k = len(rows[0]["neighbours"])
+        if any(len(r["neighbours"]) != k for r in rows):
+            return None
+        positions = np.full((len(face_ids), k), -1, dtype=np.int64)
+        sims = np.zeros((len(face_ids), k), dtype=np.float32)
+        for r in rows:
+            row = position[r["id"]]
+            positions[row] = [position.get(n, -1) for n in r["neighbours"]]
+            sims[row] = r["sims"]
+        return positions, sims
+
     # -- personas ----------------------------------------------------------------------------
     @staticmethod
     def _persona(doc: dict) -> Persona:

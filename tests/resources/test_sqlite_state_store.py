@@ -1,4 +1,4 @@
-"""What only the SQLite store has: write-ahead logging on the real file, the kept face graph.
+"""What only the SQLite store has: write-ahead logging on the real file, loads in chunks.
 
 The StateStore behaviours (label log, ingest, predictions, concurrent writers) are pinned down
 once for every backend in test_state_store_contract.py, which runs them on SQLite too.
@@ -48,12 +48,3 @@ def test_chunked_loads_give_every_row_in_face_order(store, monkeypatch):
     positions, loaded_sims = store.load_neighbours("m", loaded_ids)
     assert positions.tolist() == [[(i + 1) % 10, (i + 7) % 10] for i in range(10)]
     np.testing.assert_array_equal(loaded_sims, sims)
-
-
-def test_face_graph_is_not_used_while_a_face_lacks_its_neighbours(store, monkeypatch):
-    monkeypatch.setattr(sqlite_module, "LOAD_CHUNK", 4)
-    face_ids, _ = library_of(store, 9)
-    some = face_ids[:8]  # the last face, in the last chunk, has no list yet
-    store.put_neighbours("m", some, np.array([[face_ids[(i + 1) % 9]] for i in range(8)]), np.ones((8, 1)))
-    assert store.load_neighbours("m", face_ids) is None
-    assert store.load_neighbours("m", face_ids[:8]) is None  # a face embedded since the ids were read

@@ -221,6 +221,25 @@ def test_embeddings_round_trip_per_model_space(store):
     assert store.load_embeddings("Facenet512")[0] == []
 
 
+def test_face_graph_round_trips_as_row_positions_and_only_when_complete(store):
+    face_ids = [f"img{i}:0" for i in range(6)]
+    for face_id in face_ids:
+        store.register_photo(PhotoEntry(f"{face_id[:-2]}.jpg", 1, 0.0), face_id[:-2])
+        store.record_detection(face_id[:-2], ImageStatus.DONE, faces=[face(face_id[:-2])])
+    store.put_embeddings("m", face_ids, np.eye(6, dtype=np.float32))
+    loaded_ids, _ = store.load_embeddings("m")
+    assert store.load_neighbours("m", loaded_ids) is None  # nothing linked yet: callers compute the graph
+    neighbours = np.array([[face_ids[(i + 1) % 6], face_ids[(i + 3) % 6]] for i in range(6)], dtype=object)
+    sims = np.tile(np.array([0.75, 0.5], dtype=np.float32), (6, 1))
+    store.put_neighbours("m", face_ids[:5], neighbours[:5], sims[:5])
+    assert store.load_neighbours("m", loaded_ids) is None  # one face still unlinked
+    store.put_neighbours("m", face_ids[5:], neighbours[5:], sims[5:])
+    positions, loaded_sims = store.load_neighbours("m", loaded_ids)
+    assert positions.tolist() == [[(i + 1) % 6, (i + 3) % 6] for i in range(6)]
+    np.testing.assert_allclose(loaded_sims, sims)
+    assert store.load_neighbours("m", loaded_ids[:5]) is None  # a face embedded since the ids were read
+
+
 def test_promoting_a_version_demotes_the_previous(store):
     v1 = store.add_model_version(3, "k1", {"accuracy": 0.9})
     store.set_gate_result(v1.version, True, promote=True)
