@@ -62,6 +62,7 @@ def predict_faces(
     ]
     seed_rows, seed_cols = np.array(seed_pairs, dtype=np.int64).reshape(-1, 2).T
     seeds = sp.csr_matrix((np.ones(len(seed_rows), np.float32), (seed_rows, seed_cols)), shape=(n, classes))
+    seeds.data[:] = 1.0  # a face listed twice is still one seed
     graph = graph if graph is not None else knn_graph(l2_normalize(embeddings))
     known_all = np.zeros(n, dtype=np.float32)
     labeled = sp.csr_matrix((seeds.getnnz(axis=1) > 0).astype(np.float32)[:, None])

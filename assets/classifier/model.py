@@ -14,10 +14,14 @@ import os
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from assets.classifier.knownness import l2_normalize
+
+if TYPE_CHECKING:
+    import keras
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -152,7 +156,8 @@ class FaceClassifier:
     min_confidence: float = 0.0
     info: dict = field(default_factory=dict)
 
-    def keras_model(self):
+    def keras_model(self) -> keras.Sequential:
+        """The served weights as the Keras model, for the artifact and anyone who uses Keras."""
         return softmax_model(self.weights[0].shape[0], len(self.persona_ids), self.weights)
 
     def to_bytes(self) -> bytes:
