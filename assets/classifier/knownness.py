@@ -156,11 +156,6 @@ def spread_within_reach(
     return rows, spread(graph[rows][:, rows], seeds[rows].toarray(), iterations)
 
 
-def knownness(graph: sp.csr_matrix, labeled: np.ndarray) -> np.ndarray:
-    """How much label mass (of any persona) reaches each face."""
-    return spread(graph, labeled)
-
-
 def calibrate_threshold(
     graph: sp.csr_matrix, labeled_rows: np.ndarray, classes: np.ndarray, repeats: int = 3, max_personas: int = 20
 ) -> tuple[float, dict]:

@@ -10,8 +10,8 @@ from assets.classifier.knownness import (
     calibrate_threshold,
     equal_z_threshold,
     knn_graph,
-    knownness,
     l2_normalize,
+    spread,
     within_hops,
 )
 
@@ -31,7 +31,7 @@ def test_label_mass_reaches_labeled_people_and_not_unlabeled_ones():
     threshold, stats = calibrate_threshold(graph, rows, person[rows])
     seeds = np.zeros(len(unit), dtype=bool)
     seeds[rows] = True
-    score = knownness(graph, seeds)
+    score = spread(graph, seeds)  # how much label mass of any persona reaches each face
     unlabeled = ~seeds
     known_faces = unlabeled & np.isin(person, labeled_people)
     assert (score[known_faces] >= threshold).mean() >= 0.95
@@ -57,7 +57,7 @@ def test_calibration_in_one_spread_equals_one_spread_per_hidden_set():
         mask = np.zeros(len(unit), dtype=bool)
         mask[rows] = True
         mask[hidden] = False
-        return knownness(graph, mask)[hidden]
+        return spread(graph, mask)[hidden]
 
     genuine = []
     for repeat in range(3):
