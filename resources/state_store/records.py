@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -108,13 +109,16 @@ class PredictionColumns:
     def __len__(self) -> int:
         return len(self.face_ids)
 
-    def persona_ids(self) -> list[int | None]:
-        return [c if k else None for c, k in zip(self.candidate_persona_ids.tolist(), self.known.tolist(), strict=True)]
+    def rows(self) -> Iterator[tuple[str, int | None, float, int, int]]:
+        """Plain tuples in ``Prediction``'s field order, for stores that write rows in bulk."""
+        personas = [
+            c if k else None for c, k in zip(self.candidate_persona_ids.tolist(), self.known.tolist(), strict=True)
+        ]
+        columns = (self.face_ids, personas, self.confidences.tolist(), itertools.repeat(self.model_version))
+        return zip(*columns, self.candidate_persona_ids.tolist(), strict=False)  # repeat() is endless
 
     def __iter__(self) -> Iterator[Prediction]:
-        columns = (self.face_ids, self.persona_ids(), self.confidences.tolist(), self.candidate_persona_ids.tolist())
-        for face_id, persona, confidence, candidate in zip(*columns, strict=True):
-            yield Prediction(face_id, persona, confidence, self.model_version, candidate)
+        return (Prediction(*row) for row in self.rows())
 
 
 @dataclass(frozen=True)

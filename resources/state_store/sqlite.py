@@ -7,7 +7,6 @@ queue rather than lose updates.
 
 from __future__ import annotations
 
-import itertools
 import json
 import sqlite3
 import threading
@@ -387,22 +386,15 @@ class SqliteStateStore(StateStore):
         # temporary table (this connection's own, outside the main file, so no lock is held while
         # it fills), then one INSERT ... SELECT writes only those that differ.
         if isinstance(predictions, PredictionColumns):
-            rows = zip(
-                predictions.face_ids,
-                predictions.persona_ids(),
-                predictions.confidences.tolist(),
-                predictions.candidate_persona_ids.tolist(),
-                itertools.repeat(predictions.model_version),
-                strict=False,
-            )
+            rows = predictions.rows()
         else:
             rows = (
-                (p.face_id, p.persona_id, p.confidence, p.candidate_persona_id, p.model_version) for p in predictions
+                (p.face_id, p.persona_id, p.confidence, p.model_version, p.candidate_persona_id) for p in predictions
             )
         conn = self._conn()
         conn.execute(
             "CREATE TEMP TABLE IF NOT EXISTS incoming_predictions (face_id TEXT, persona_id INTEGER,"
-            " confidence REAL, candidate_persona_id INTEGER, model_version INTEGER)"
+            " confidence REAL, model_version INTEGER, candidate_persona_id INTEGER)"
         )
         conn.execute("BEGIN")
         try:
