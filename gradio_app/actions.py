@@ -29,6 +29,7 @@ from resources.state_store.records import (
     Persona,
     Prediction,
 )
+from resources.state_store.rules import resolve as resolve_persona
 
 APP_SOURCE = "app"
 CLUSTER_DISTANCE = 0.07  # deepface's cosine threshold for "same person" with the Dlib model
@@ -51,15 +52,8 @@ class Snapshot:
     predictions: dict[str, Prediction]  # as stored by the last prediction run
 
     def resolve(self, persona_id: int | None) -> int | None:
-        """The persona a (possibly merged) persona's labels count for now."""
-        seen: set[int] = set()
-        while persona_id is not None and persona_id not in seen:
-            seen.add(persona_id)
-            persona = self.personas.get(persona_id)
-            if persona is None or persona.merged_into is None:
-                return persona_id
-            persona_id = persona.merged_into
-        return persona_id
+        """The persona a (possibly merged) persona's labels count for now (the store's rule)."""
+        return resolve_persona(persona_id, self.personas)
 
     def name(self, persona_id: int | None) -> str:
         persona = self.personas.get(self.resolve(persona_id)) if persona_id is not None else None
@@ -94,7 +88,7 @@ class Snapshot:
 
 def snapshot(store: StateStore) -> Snapshot:
     return Snapshot(
-        personas={p.persona_id: p for p in store.personas(include_merged=True)},
+        personas={p.persona_id: p for p in store.personas(include_merged=True)},  # merge loops broken
         states=store.label_states(),
         predictions=store.predictions(),
     )
@@ -377,7 +371,8 @@ def name_faces(
 
 
 class ClassifierCache:
-    """The promoted classifier, loaded once per artifact (loading a Keras model takes a second)."""
+    """The promoted classifier, loaded once per artifact: not fetched from the artifact store (a
+    file share in Azure) on every request, and an artifact older than ``weights.npz`` loads Keras."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -3,17 +3,23 @@
 The assets, the sensors and the labeling app all read and write through this interface, so a
 label given in the app and a label imported from a sidecar travel the same path. Labels are an
 append-only event log; a face's current label is derived from its events, never stored in place,
-so no label a person gave is ever overwritten or lost.
+so no label a person gave is ever overwritten or lost. Merges and renames are events in the same
+log, and any of them can be undone by appending the inverse (``undo``).
+
+The public methods here are the rules (``rules``: validation, merges, derivation, undo) written
+once; each backend implements only the underscored reads and writes below them. What a backend
+makes atomic differs and is said on each backend's class.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from dagster import ConfigurableResource
 
+from resources.state_store import rules
 from resources.state_store.records import (
     FaceLabelState,
     FaceRecord,
@@ -22,9 +28,15 @@ from resources.state_store.records import (
     LabelEvent,
     ModelVersion,
     Persona,
+    PersonaEvent,
     PhotoEntry,
     Prediction,
+    PredictionColumns,
 )
+from resources.state_store.rules import PersonaChange
+
+PredictionRow = tuple[str, int | None, float, int, int | None]  # Prediction's fields, in order
+PersonaPlan = Callable[[dict[int, Persona]], PersonaChange | None]
 
 
 class StateStore(ConfigurableResource, ABC):
@@ -47,7 +59,6 @@ class StateStore(ConfigurableResource, ABC):
     def unreadable_photos(self) -> dict[str, str]:
         """Source key -> reason, for photos that could not be read at all."""
 
-    @abstractmethod
     def record_detection(
         self,
         image_id: str,
@@ -58,7 +69,24 @@ class StateStore(ConfigurableResource, ABC):
         faces: Sequence[FaceRecord] = (),
         label_events: Sequence[LabelEvent] = (),
     ) -> None:
-        """Atomically store a photo's faces, its new status and any import labels for them."""
+        """Store a photo's faces, its new status and any import labels for them.
+
+        Safe to re-run after a crash on every backend (labels are recorded once); one transaction
+        on SQLite, labels-then-faces-then-status on Cosmos DB (see the backends).
+        """
+        events = [rules.checked_face_event(e) for e in label_events]  # bad input fails before any write
+        self._record_detection(image_id, ImageStatus(status), reason, size, faces, events)
+
+    @abstractmethod
+    def _record_detection(
+        self,
+        image_id: str,
+        status: ImageStatus,
+        reason: str | None,
+        size: tuple[int, int] | None,
+        faces: Sequence[FaceRecord],
+        label_events: Sequence[LabelEvent],
+    ) -> None: ...
 
     # -- faces and embeddings ----------------------------------------------------------------
     @abstractmethod
@@ -85,64 +113,120 @@ class StateStore(ConfigurableResource, ABC):
         return None
 
     # -- personas ----------------------------------------------------------------------------
-    @abstractmethod
     def ensure_persona(self, name: str) -> Persona:
-        """The persona with this name, created if missing."""
+        """The persona with this name, created if missing (two creators of one name get one)."""
+        return self._ensure_persona(rules.validate_persona_name(name))
+
+    def personas(self, include_merged: bool = False) -> list[Persona]:
+        """By name; without ``include_merged``, exactly the people nobody merged into another."""
+        found = rules.effective_personas(self._stored_personas()).values()
+        return sorted((p for p in found if include_merged or p.merged_into is None), key=lambda p: p.name)
+
+    def rename_persona(self, persona_id: int, new_name: str, *, actor: str | None = None) -> Persona:
+        """A new name for the same person (its labels stay); logged, so it can be undone."""
+        change = self._change_personas(lambda personas: rules.rename(persona_id, new_name, personas, actor))[0]
+        return change.personas[0] if change else self._effective_personas()[persona_id]
+
+    def merge_personas(self, source_id: int, target_id: int, *, actor: str | None = None) -> None:
+        """Every label of ``source`` now counts for ``target``; the events stay as they were.
+
+        Refused (``rules.MergeRefused``, a ValueError) unless both are people still shown: so a
+        merge can never hide both, whatever stale page the request came from.
+        """
+        self._change_personas(lambda personas: rules.merge(source_id, target_id, personas, actor))
+
+    def _effective_personas(self) -> dict[int, Persona]:
+        return rules.effective_personas(self._stored_personas())
+
+    def _change_personas(self, plan: PersonaPlan) -> tuple[PersonaChange | None, list[int]]:
+        """Run ``plan`` on the current personas and write what it decides, with its event."""
+        return self._write_persona_change(lambda stored: plan(rules.effective_personas(stored)))
 
     @abstractmethod
-    def personas(self, include_merged: bool = False) -> list[Persona]: ...
+    def _ensure_persona(self, name: str) -> Persona: ...
 
     @abstractmethod
-    def rename_persona(self, persona_id: int, new_name: str) -> Persona: ...
+    def _stored_personas(self) -> list[Persona]:
+        """Every persona as stored (merged ones included, any order)."""
 
     @abstractmethod
-    def merge_personas(self, source_id: int, target_id: int) -> None:
-        """Every label of ``source`` now counts for ``target``; the events stay as they were."""
+    def _write_persona_change(
+        self, plan: Callable[[list[Persona]], PersonaChange | None]
+    ) -> tuple[PersonaChange | None, list[int]]:
+        """Read the stored personas, call ``plan`` and write its personas and event, such that no
+        concurrent change of the personas it names is lost (a backend re-plans on a conflict).
+        Returns the change written (None: nothing to do) and its event's sequence numbers."""
 
     # -- labels ------------------------------------------------------------------------------
-    @abstractmethod
     def append_label_events(self, events: Sequence[LabelEvent]) -> list[int]:
-        """Append events; returns their sequence numbers (strictly increasing)."""
+        """Append face label events; returns their sequence numbers (strictly increasing)."""
+        return self._append_label_events([rules.checked_face_event(e) for e in events])
+
+    @abstractmethod
+    def _append_label_events(self, events: Sequence[LabelEvent]) -> list[int]: ...
 
     @abstractmethod
     def label_watermark(self) -> int:
-        """Sequence number of the newest label event (0 when none)."""
+        """Sequence number of the newest event, persona events included (0 when none)."""
 
     @abstractmethod
     def label_events(self, since: int = 0) -> list[LabelEvent]:
-        """Events with ``seq > since`` in sequence order."""
+        """Face label events with ``seq > since`` in sequence order (persona events are not)."""
+
+    @abstractmethod
+    def face_events(self, face_id: str) -> list[LabelEvent]:
+        """One face's label events in sequence order."""
+
+    @abstractmethod
+    def persona_events(self, since: int = 0) -> list[PersonaEvent]:
+        """Merges, unmerges and renames with ``seq > since`` in sequence order."""
+
+    @abstractmethod
+    def _logged_event(self, seq: int) -> LabelEvent | PersonaEvent | None: ...
 
     def label_states(self, upto: int | None = None) -> dict[str, FaceLabelState]:
         """Each face's current label (persona merges applied), from events up to ``upto``."""
-        from resources.state_store.records import derive_label_states
-
         events = [e for e in self.label_events() if upto is None or (e.seq or 0) <= upto]
-        states = derive_label_states(events)
-        merged = {p.persona_id: p.merged_into for p in self.personas(include_merged=True)}
+        return rules.resolved_states(rules.derive_label_states(events), self._effective_personas())
 
-        def resolve(persona_id: int | None) -> int | None:
-            seen = set()
-            while persona_id is not None and merged.get(persona_id) and persona_id not in seen:
-                seen.add(persona_id)
-                persona_id = merged[persona_id]
-            return persona_id
+    def undo(self, seq: int, actor: str | None = None) -> list[int]:
+        """Undo the label action logged as ``seq`` by appending its inverse; the log is never rewritten.
 
-        return {
-            face_id: FaceLabelState(resolve(state.persona_id), frozenset(resolve(p) for p in state.rejected))
-            for face_id, state in states.items()
-        }
+        A face label: the face gets the label it would have without that event (later labels
+        kept). A merge: both people are back with exactly their own faces. A rename: the old
+        name. Returns the new events' sequence numbers; empty when there is nothing left to undo
+        (undone already, or superseded by a later merge or rename of that persona).
+        """
+        event = self._logged_event(seq)
+        if event is None:
+            raise KeyError(f"no label event {seq}")
+        if isinstance(event, LabelEvent):
+            inverse = rules.undo_face_event(self.face_events(event.face_id), seq, actor)
+            return self.append_label_events(inverse) if inverse else []
+
+        def plan(personas: dict[int, Persona]) -> PersonaChange | None:
+            return rules.undo_persona_event(event, self.persona_events(), personas, actor)
+
+        return self._change_personas(plan)[1]
 
     # -- predictions -------------------------------------------------------------------------
     @abstractmethod
     def predictions(self) -> dict[str, Prediction]: ...
 
-    @abstractmethod
-    def write_predictions(self, predictions: Iterable[Prediction], drop: Sequence[str] = ()) -> int:
-        """Upsert predictions that differ from the stored ones, delete ``drop``; returns writes.
+    def write_predictions(self, predictions: Iterable[Prediction] | PredictionColumns, drop: Sequence[str] = ()) -> int:
+        """Upsert predictions that differ from the stored ones (``rules.prediction_changed``),
+        delete ``drop``; returns writes. Columns go to the backend as rows, never as a million
+        ``Prediction`` objects. Idempotent: a repeat writes nothing."""
+        if isinstance(predictions, PredictionColumns):
+            rows: Iterator[PredictionRow] = predictions.rows()
+        else:
+            rows = (
+                (p.face_id, p.persona_id, p.confidence, p.model_version, p.candidate_persona_id) for p in predictions
+            )
+        return self._write_prediction_rows(rows, list(dict.fromkeys(drop)))
 
-        ``predictions`` may be a ``PredictionColumns``: a store that can diff columns in bulk
-        should, since relabeling writes the whole library's predictions at once.
-        """
+    @abstractmethod
+    def _write_prediction_rows(self, rows: Iterator[PredictionRow], drop: list[str]) -> int: ...
 
     @abstractmethod
     def record_prediction_update(self, model_version: int, label_watermark: int, faces: int) -> None:

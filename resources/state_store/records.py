@@ -22,6 +22,10 @@ class LabelKind(enum.StrEnum):
     CONFIRM = "confirm"  # a person agreed with the predicted persona P
     REJECT = "reject"  # this face is not persona P (the classifier must respect it)
     REMOVE = "remove"  # forget the human label of this face
+    # Persona events (no face): they change what labels count for, so they are in the log too.
+    MERGE = "merge"  # persona P's labels now count for persona ``into``
+    UNMERGE = "unmerge"  # a merge undone: P and its labels are back
+    RENAME = "rename"  # persona P is called ``name`` now (was ``previous_name``)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,20 @@ class LabelEvent:
     source: str = "app"  # "app", "import", ...
     actor: str | None = None
     seq: int | None = None  # assigned by the store, strictly increasing
+    created_at: float | None = None
+
+
+@dataclass(frozen=True)
+class PersonaEvent:
+    """A merge, unmerge or rename, in the same log and sequence as the face labels."""
+
+    kind: LabelKind
+    persona_id: int | None  # None only for a merge logged by an older FaceLoop (it named the target only)
+    into: int | None = None  # MERGE / UNMERGE: the persona the labels counted for
+    name: str | None = None  # RENAME: the new name
+    previous_name: str | None = None  # RENAME: the name before
+    actor: str | None = None
+    seq: int | None = None
     created_at: float | None = None
 
 
@@ -133,34 +151,10 @@ class ModelVersion:
     note: str | None = None
 
 
-def derive_label_states(events: list[LabelEvent]) -> dict[str, FaceLabelState]:
-    """Replay events in sequence order into each face's current label and rejections."""
-    labels: dict[str, int | None] = {}
-    rejected: dict[str, set[int]] = {}
-    for event in sorted(events, key=lambda e: e.seq or 0):
-        face_rejects = rejected.setdefault(event.face_id, set())
-        if event.kind in (LabelKind.ASSIGN, LabelKind.CONFIRM):
-            labels[event.face_id] = event.persona_id
-            face_rejects.discard(event.persona_id)
-        elif event.kind == LabelKind.REJECT:
-            face_rejects.add(event.persona_id)
-            if labels.get(event.face_id) == event.persona_id:
-                labels[event.face_id] = None
-        elif event.kind == LabelKind.REMOVE:
-            labels[event.face_id] = None
-    return {
-        face_id: FaceLabelState(labels.get(face_id), frozenset(rejected.get(face_id, ())))
-        for face_id in set(labels) | set(rejected)
-    }
+def __getattr__(name: str):
+    """The label rules moved to ``rules``; these names are still importable from here."""
+    if name in ("derive_label_states", "validate_persona_name"):
+        from resources.state_store import rules
 
-
-def validate_persona_name(name: str) -> str:
-    """Persona names are free text, trimmed; empty or absurdly long names are refused."""
-    if not isinstance(name, str):
-        raise ValueError(f"persona name must be text, got {type(name).__name__}")
-    cleaned = " ".join(name.split())
-    if not cleaned:
-        raise ValueError("persona name is empty")
-    if len(cleaned) > 120:
-        raise ValueError("persona name is longer than 120 characters")
-    return cleaned
+        return getattr(rules, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import resources.state_store.sqlite as sqlite_module
+import resources.state_store.sqlite.images as sqlite_module
 from resources.state_store import SqliteStateStore
 from resources.state_store.records import FaceRecord, ImageStatus
 

@@ -1,0 +1,64 @@
+"""Cosmos DB classifier versions: one ``models`` partition with a version counter and a serving pointer."""
+
+from __future__ import annotations
+
+import time
+
+from resources.state_store.cosmos.client import MODELS, Conflict, plain
+from resources.state_store.records import ModelVersion
+
+
+class CosmosModels:
+    """Mixin of CosmosStateStore."""
+
+    def add_model_version(
+        self, label_watermark: int, artifact_key: str, metrics: dict, note: str | None = None
+    ) -> ModelVersion:
+        created = time.time()
+        fields = {"label_watermark": label_watermark, "artifact_key": artifact_key, "metrics": metrics, "note": note}
+
+        def ops(version: int) -> list[tuple]:
+            doc = {"id": f"version:{version}", "pk": MODELS, "type": "version", "version": version, **fields}
+            return [("create", ({**doc, "passed_gate": None, "created_at": created},))]
+
+        version = self._with_counter("models", MODELS, "version", 1, ops)
+        return ModelVersion(version, label_watermark, artifact_key, metrics, None, False, created, note)
+
+    def set_gate_result(self, version: int, passed: bool, promote: bool) -> None:
+        """The serving version is one pointer document, so exactly one version is ever promoted."""
+        while True:
+            doc = self._read("models", f"version:{version}", MODELS)
+            if doc is None:
+                raise KeyError(f"no model version {version}")
+            ops = [
+                ("replace", (doc["id"], {**plain(doc), "passed_gate": bool(passed)}), {"if_match_etag": doc["_etag"]})
+            ]
+            if promote:
+                ops.append(("upsert", ({"id": "serving", "pk": MODELS, "version": version},)))
+            try:
+                self._batch("models", MODELS, ops)
+                return
+            except Conflict as exc:
+                if exc.status != 412:
+                    raise
+
+    def model_versions(self) -> list[ModelVersion]:
+        docs = self._query(
+            "models", "SELECT * FROM c WHERE c.pk = @pk AND c.type = 'version'", partition_key=MODELS, pk=MODELS
+        )
+        serving = self._read("models", "serving", MODELS)
+        promoted = serving["version"] if serving else None
+        versions = [
+            ModelVersion(
+                d["version"],
+                d["label_watermark"],
+                d["artifact_key"],
+                d["metrics"],
+                d.get("passed_gate"),
+                d["version"] == promoted,
+                d["created_at"],
+                d.get("note"),
+            )
+            for d in docs
+        ]
+        return sorted(versions, key=lambda m: m.version, reverse=True)

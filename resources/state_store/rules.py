@@ -1,0 +1,280 @@
+"""The state store's rules, once for every backend: backends only read and write.
+
+What a label event means, what a merge may do, which persona a merged persona's labels count for,
+when a prediction changed and how an event is undone are decided here, on plain records, so
+SQLite and Cosmos DB cannot drift apart; the property test holds both to an in-memory model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from resources.state_store.records import (
+    FaceLabelState,
+    LabelEvent,
+    LabelKind,
+    Persona,
+    PersonaEvent,
+    Prediction,
+)
+
+CONFIDENCE_EPSILON = 1e-4  # smaller confidence changes are not worth a write
+MAX_NAME_LENGTH = 120
+FACE_KINDS = frozenset({LabelKind.ASSIGN, LabelKind.CONFIRM, LabelKind.REJECT, LabelKind.REMOVE})
+PERSONA_KINDS = frozenset({LabelKind.MERGE, LabelKind.UNMERGE, LabelKind.RENAME})
+LEGACY_MERGE_SOURCE = "merge"  # older stores marked a merge as ASSIGN with no face and this source
+UNDO_SOURCE = "undo"
+
+
+class MergeRefused(ValueError):
+    """A merge that would hide people (into itself, twice, or in a loop)."""
+
+
+class UndoRefused(ValueError):
+    """An event that cannot be undone from the log."""
+
+
+# -- persona names ---------------------------------------------------------------------------
+def validate_persona_name(name: str) -> str:
+    """Persona names are free text, trimmed; empty or absurdly long names are refused."""
+    if not isinstance(name, str):
+        raise ValueError(f"persona name must be text, got {type(name).__name__}")
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise ValueError("persona name is empty")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise ValueError(f"persona name is longer than {MAX_NAME_LENGTH} characters")
+    return cleaned
+
+
+def name_taken(name: str) -> ValueError:
+    return ValueError(f"a persona named {name!r} already exists; merge instead")
+
+
+# -- face label events -------------------------------------------------------------------------
+def checked_face_event(event: LabelEvent) -> LabelEvent:
+    """A face label event as the log takes it; bad input raises before anything is written."""
+    kind = LabelKind(event.kind)  # raises ValueError for an unknown kind
+    if kind not in FACE_KINDS:
+        raise ValueError(f"{kind.value!r} is not a face label; use merge_personas/rename_persona/undo")
+    if not isinstance(event.face_id, str) or not event.face_id:
+        raise ValueError("a label event needs a face id")
+    return event
+
+
+def derive_label_states(events: Iterable[LabelEvent]) -> dict[str, FaceLabelState]:
+    """Replay events in sequence order into each face's current label and rejections."""
+    labels: dict[str, int | None] = {}
+    rejected: dict[str, set[int]] = {}
+    for event in sorted(events, key=lambda e: e.seq or 0):
+        face_rejects = rejected.setdefault(event.face_id, set())
+        if event.kind in (LabelKind.ASSIGN, LabelKind.CONFIRM):
+            labels[event.face_id] = event.persona_id
+            face_rejects.discard(event.persona_id)
+        elif event.kind == LabelKind.REJECT:
+            face_rejects.add(event.persona_id)
+            if labels.get(event.face_id) == event.persona_id:
+                labels[event.face_id] = None
+        elif event.kind == LabelKind.REMOVE:
+            labels[event.face_id] = None
+    return {
+        face_id: FaceLabelState(labels.get(face_id), frozenset(rejected.get(face_id, ())))
+        for face_id in set(labels) | set(rejected)
+    }
+
+
+def stored_event(row: Mapping) -> LabelEvent | PersonaEvent:
+    """One logged event as either backend stores it (an old store's merge marker included)."""
+    kind = LabelKind(row["kind"])
+    legacy_merge = not row["face_id"] and kind == LabelKind.ASSIGN and row["source"] == LEGACY_MERGE_SOURCE
+    if kind in FACE_KINDS and not legacy_merge:
+        return LabelEvent(
+            row["face_id"], kind, row["persona_id"], row["source"], row["actor"], row["seq"], row["created_at"]
+        )
+    if legacy_merge:  # it named only the target: the persona that went away is not in the log
+        return PersonaEvent(LabelKind.MERGE, None, row["persona_id"], None, None, row["actor"], row["seq"])
+    return PersonaEvent(
+        kind,
+        row["persona_id"],
+        row.get("into"),
+        row.get("name"),
+        row.get("previous_name"),
+        row["actor"],
+        row["seq"],
+        row["created_at"],
+    )
+
+
+# -- merges ------------------------------------------------------------------------------------
+def effective_personas(stored: Iterable[Persona]) -> dict[int, Persona]:
+    """Personas by id with every merge chain intact; a loop (only an old store could hold one,
+    from before merges were validated everywhere) is broken at its lowest id, so it shows as
+    one person instead of vanishing."""
+    personas = {p.persona_id: p for p in stored}
+    for start in sorted(personas):
+        path: list[int] = []
+        current: int | None = start
+        while current is not None and current in personas and current not in path:
+            path.append(current)
+            current = personas[current].merged_into
+        if current is not None and current in path:
+            loop = path[path.index(current) :]
+            head = min(loop)
+            personas[head] = dataclasses.replace(personas[head], merged_into=None)
+    return personas
+
+
+def resolve(persona_id: int | None, personas: Mapping[int, Persona]) -> int | None:
+    """The persona whose labels a (possibly merged) persona's labels count for now."""
+    seen: set[int] = set()
+    while persona_id is not None and persona_id not in seen:
+        seen.add(persona_id)
+        persona = personas.get(persona_id)
+        if persona is None or persona.merged_into is None:
+            return persona_id
+        persona_id = persona.merged_into
+    return persona_id
+
+
+def resolved_states(states: Mapping[str, FaceLabelState], personas: Mapping[int, Persona]) -> dict[str, FaceLabelState]:
+    return {
+        face_id: FaceLabelState(resolve(s.persona_id, personas), frozenset(resolve(p, personas) for p in s.rejected))
+        for face_id, s in states.items()
+    }
+
+
+def _existing(persona_id: int, personas: Mapping[int, Persona]) -> Persona:
+    if persona_id not in personas:
+        raise KeyError(f"no persona {persona_id}")
+    return personas[persona_id]
+
+
+def check_merge(source_id: int, target_id: int, personas: Mapping[int, Persona]) -> None:
+    """Only a person still shown may be merged, and only into another one still shown.
+
+    Both ends being unmerged is what makes a loop impossible: two tabs with a stale People list
+    merging Ada into Bob and Bob into Ada get one merge and one clear refusal.
+    """
+    if source_id == target_id:
+        raise MergeRefused("cannot merge a persona into itself")
+    source, target = _existing(source_id, personas), _existing(target_id, personas)
+    if source.merged_into is not None:
+        raise MergeRefused(f"{source.name!r} is already merged into {_name(source.merged_into, personas)}")
+    if target.merged_into is not None:
+        shown = resolve(target_id, personas)
+        if shown == source_id:
+            raise MergeRefused(
+                f"{target.name!r} is already merged into {source.name!r}; merging back would hide them both"
+            )
+        raise MergeRefused(f"{target.name!r} is already merged; merge into {_name(shown, personas)} instead")
+
+
+def _name(persona_id: int | None, personas: Mapping[int, Persona]) -> str:
+    persona = personas.get(persona_id) if persona_id is not None else None
+    return repr(persona.name) if persona else f"persona {persona_id}"
+
+
+@dataclass(frozen=True)
+class PersonaChange:
+    """What a persona action writes: the personas it read and depends on, as they are to be
+    stored (unchanged ones too: a backend without transactions guards them against a concurrent
+    change), and the one event that tells the log."""
+
+    personas: tuple[Persona, ...]
+    event: PersonaEvent
+
+
+def merge(source_id: int, target_id: int, personas: Mapping[int, Persona], actor: str | None = None) -> PersonaChange:
+    check_merge(source_id, target_id, personas)
+    source = dataclasses.replace(personas[source_id], merged_into=target_id)
+    return PersonaChange(
+        (source, personas[target_id]), PersonaEvent(LabelKind.MERGE, source_id, target_id, actor=actor)
+    )
+
+
+def rename(
+    persona_id: int, new_name: str, personas: Mapping[int, Persona], actor: str | None = None
+) -> PersonaChange | None:
+    """None when the name is already this persona's (nothing to log)."""
+    new_name = validate_persona_name(new_name)
+    persona = _existing(persona_id, personas)
+    if persona.name == new_name:
+        return None
+    if any(p.name == new_name for p in personas.values()):
+        raise name_taken(new_name)
+    event = PersonaEvent(LabelKind.RENAME, persona_id, name=new_name, previous_name=persona.name, actor=actor)
+    return PersonaChange((dataclasses.replace(persona, name=new_name),), event)
+
+
+# -- undo ----------------------------------------------------------------------------------------
+def undo_face_event(history: Sequence[LabelEvent], seq: int, actor: str | None = None) -> list[LabelEvent]:
+    """Events that take a face from its label now to its label as if event ``seq`` had never been
+    given (later events kept); empty when that is already so. ``history`` is the face's events."""
+    face_id = next(e.face_id for e in history if e.seq == seq)
+    blank = FaceLabelState(None)
+    now = derive_label_states(history).get(face_id, blank)
+    wanted = derive_label_states([e for e in history if e.seq != seq]).get(face_id, blank)
+    return [
+        LabelEvent(face_id, kind, persona_id, source=UNDO_SOURCE, actor=actor)
+        for kind, persona_id in transition(now, wanted)
+    ]
+
+
+def transition(now: FaceLabelState, wanted: FaceLabelState) -> list[tuple[LabelKind, int | None]]:
+    """The fewest plain label events from one state to another (a label is never also rejected)."""
+    steps: list[tuple[LabelKind, int | None]] = []
+    label = now.persona_id
+    for persona_id in sorted(now.rejected - wanted.rejected):  # only an assign lifts a rejection
+        steps.append((LabelKind.ASSIGN, persona_id))
+        label = persona_id
+    for persona_id in sorted(wanted.rejected - now.rejected):
+        steps.append((LabelKind.REJECT, persona_id))
+        label = None if label == persona_id else label
+    if wanted.persona_id is None and label is not None:
+        steps.append((LabelKind.REMOVE, None))
+    elif wanted.persona_id is not None and label != wanted.persona_id:
+        steps.append((LabelKind.ASSIGN, wanted.persona_id))
+    return steps
+
+
+def undo_persona_event(
+    event: PersonaEvent, history: Sequence[PersonaEvent], personas: Mapping[int, Persona], actor: str | None = None
+) -> PersonaChange | None:
+    """The inverse of a merge, unmerge or rename while it is still the persona's latest of its
+    kind; None once a later one superseded it (or it was undone already)."""
+    if event.persona_id is None:
+        raise UndoRefused(
+            f"merge {event.seq} was logged by an older FaceLoop that did not record who was merged; undo it there"
+        )
+    kinds = {LabelKind.RENAME} if event.kind == LabelKind.RENAME else {LabelKind.MERGE, LabelKind.UNMERGE}
+    latest = max((e.seq or 0 for e in history if e.persona_id == event.persona_id and e.kind in kinds), default=None)
+    if latest != event.seq:
+        return None
+    persona = _existing(event.persona_id, personas)
+    if event.kind == LabelKind.RENAME:
+        return rename(event.persona_id, event.previous_name or "", personas, actor)
+    if event.kind == LabelKind.MERGE:
+        if persona.merged_into != event.into:
+            return None
+        unmerged = dataclasses.replace(persona, merged_into=None)
+        return PersonaChange((unmerged,), PersonaEvent(LabelKind.UNMERGE, persona.persona_id, event.into, actor=actor))
+    if persona.merged_into is not None:  # an unmerge whose persona was merged again without an event
+        return None
+    return merge(event.persona_id, event.into, personas, actor)
+
+
+# -- predictions ---------------------------------------------------------------------------------
+def prediction_changed(old: Prediction | None, new: Prediction) -> bool:
+    """Worth a write: new, another persona or candidate, or a confidence moved more than epsilon.
+
+    SQLite evaluates this same rule inside its diff query (see ``sqlite.predictions``), since a
+    relabel compares a million rows at once.
+    """
+    return (
+        old is None
+        or old.persona_id != new.persona_id
+        or old.candidate_persona_id != new.candidate_persona_id
+        or abs(old.confidence - new.confidence) > CONFIDENCE_EPSILON
+    )
