@@ -192,10 +192,10 @@ class StateStore(ConfigurableResource, ABC):
     def undo(self, seq: int, actor: str | None = None) -> list[int]:
         """Undo the label action logged as ``seq`` by appending its inverse; the log is never rewritten.
 
-        A face label: the face gets the label it would have without that event (later labels
-        kept). A merge: both people are back with exactly their own faces. A rename: the old
-        name. Returns the new events' sequence numbers; empty when there is nothing left to undo
-        (undone already, or superseded by a later merge or rename of that persona).
+        A face label: the face's label and rejections as they were before it. A merge: both
+        people are back with exactly their own faces. A rename: the old name. Returns the new
+        events' sequence numbers, empty when it is undone already (so a repeat adds nothing);
+        ``rules.UndoRefused`` when the face or persona changed again since (undo that first).
         """
         event = self._logged_event(seq)
         if event is None:
@@ -204,10 +204,7 @@ class StateStore(ConfigurableResource, ABC):
             inverse = rules.undo_face_event(self.face_events(event.face_id), seq, actor)
             return self.append_label_events(inverse) if inverse else []
 
-        def plan(personas: dict[int, Persona]) -> PersonaChange | None:
-            return rules.undo_persona_event(event, self.persona_events(), personas, actor)
-
-        return self._change_personas(plan)[1]
+        return self._change_personas(lambda personas: rules.undo_persona_event(event, personas, actor))[1]
 
     # -- predictions -------------------------------------------------------------------------
     @abstractmethod

@@ -209,16 +209,23 @@ def rename(
 
 
 # -- undo ----------------------------------------------------------------------------------------
+# Undo is by state: an event can be undone while what it changed is still as it left it; undone
+# (or changed back) already, there is nothing to do; changed again since, the later change must be
+# undone first. So undo never silently reverts someone else's later label.
 def undo_face_event(history: Sequence[LabelEvent], seq: int, actor: str | None = None) -> list[LabelEvent]:
-    """Events that take a face from its label now to its label as if event ``seq`` had never been
-    given (later events kept); empty when that is already so. ``history`` is the face's events."""
+    """Events that take a face back to its label before event ``seq`` (``history``: the face's events)."""
     face_id = next(e.face_id for e in history if e.seq == seq)
     blank = FaceLabelState(None)
+    before = derive_label_states([e for e in history if (e.seq or 0) < seq]).get(face_id, blank)
+    after = derive_label_states([e for e in history if (e.seq or 0) <= seq]).get(face_id, blank)
     now = derive_label_states(history).get(face_id, blank)
-    wanted = derive_label_states([e for e in history if e.seq != seq]).get(face_id, blank)
+    if now == before:
+        return []
+    if now != after:
+        raise UndoRefused(f"face {face_id} was labeled again after event {seq}; undo the later label first")
     return [
         LabelEvent(face_id, kind, persona_id, source=UNDO_SOURCE, actor=actor)
-        for kind, persona_id in transition(now, wanted)
+        for kind, persona_id in transition(now, before)
     ]
 
 
@@ -240,29 +247,28 @@ def transition(now: FaceLabelState, wanted: FaceLabelState) -> list[tuple[LabelK
 
 
 def undo_persona_event(
-    event: PersonaEvent, history: Sequence[PersonaEvent], personas: Mapping[int, Persona], actor: str | None = None
+    event: PersonaEvent, personas: Mapping[int, Persona], actor: str | None = None
 ) -> PersonaChange | None:
-    """The inverse of a merge, unmerge or rename while it is still the persona's latest of its
-    kind; None once a later one superseded it (or it was undone already)."""
+    """The inverse of a merge (an unmerge), an unmerge (the merge again) or a rename (the old name)."""
     if event.persona_id is None:
-        raise UndoRefused(
-            f"merge {event.seq} was logged by an older FaceLoop that did not record who was merged; undo it there"
-        )
-    kinds = {LabelKind.RENAME} if event.kind == LabelKind.RENAME else {LabelKind.MERGE, LabelKind.UNMERGE}
-    latest = max((e.seq or 0 for e in history if e.persona_id == event.persona_id and e.kind in kinds), default=None)
-    if latest != event.seq:
-        return None
+        raise UndoRefused(f"merge {event.seq} was logged by an older FaceLoop that did not record who was merged")
     persona = _existing(event.persona_id, personas)
     if event.kind == LabelKind.RENAME:
-        return rename(event.persona_id, event.previous_name or "", personas, actor)
+        before, after, now = event.previous_name, event.name, persona.name
+    elif event.kind == LabelKind.MERGE:
+        before, after, now = None, event.into, persona.merged_into
+    else:
+        before, after, now = event.into, None, persona.merged_into
+    if now == before:
+        return None
+    if now != after:
+        raise UndoRefused(f"{persona.name!r} was renamed or merged again after event {event.seq}; undo that first")
+    if event.kind == LabelKind.RENAME:
+        return rename(persona.persona_id, event.previous_name or "", personas, actor)
     if event.kind == LabelKind.MERGE:
-        if persona.merged_into != event.into:
-            return None
         unmerged = dataclasses.replace(persona, merged_into=None)
         return PersonaChange((unmerged,), PersonaEvent(LabelKind.UNMERGE, persona.persona_id, event.into, actor=actor))
-    if persona.merged_into is not None:  # an unmerge whose persona was merged again without an event
-        return None
-    return merge(event.persona_id, event.into, personas, actor)
+    return merge(persona.persona_id, event.into, personas, actor)
 
 
 # -- predictions ---------------------------------------------------------------------------------

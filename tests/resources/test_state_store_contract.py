@@ -2,6 +2,8 @@
 
 Tests that take ``store``/``store_factory`` run on both backends; those that take a ``cosmos_*``
 fixture pin down what only the Cosmos store has to get right (etags, batches, paging, retries).
+Merges, renames and undo: test_state_store_merges_and_undo.py; the property test:
+test_state_store_properties.py.
 """
 
 from __future__ import annotations
@@ -281,27 +283,26 @@ def test_concurrent_creators_of_one_name_get_one_persona(store_factory):
     assert len(set(ids)) == 5 and len(store_factory().personas()) == 5
 
 
-# -- what only the Cosmos store has to get right -------------------------------------------------
-def test_cosmos_sequence_numbers_have_no_gaps_under_concurrent_batches(cosmos_store_factory):
+def test_sequence_numbers_have_no_gaps_under_concurrent_appends(store_factory):
     def writer(n: int) -> None:
-        store = cosmos_store_factory()
+        store = store_factory()
         for _ in range(5):
             store.append_label_events([LabelEvent(f"w{n}", LabelKind.ASSIGN, 1)] * 30)
 
     run_threads(writer, 3)
-    events = cosmos_store_factory().label_events()
+    events = store_factory().label_events()
     assert [e.seq for e in events] == list(range(1, 451))
     for start in range(0, 450, 30):  # each append stays one contiguous block
         assert len({e.face_id for e in events[start : start + 30]}) == 1
 
 
-def test_cosmos_append_larger_than_one_batch_keeps_order(cosmos_store_factory):
-    store = cosmos_store_factory()
+def test_an_append_larger_than_one_cosmos_batch_keeps_order(store):
     seqs = store.append_label_events([LabelEvent(f"f{i}", LabelKind.ASSIGN, 1) for i in range(250)])
     assert seqs == list(range(1, 251))
     assert [e.face_id for e in store.label_events(since=200)] == [f"f{i}" for i in range(200, 250)]
 
 
+# -- what only the Cosmos store has to get right (its batches, paging, retries, setup, key) ---------
 def test_cosmos_interrupted_detection_rerun_records_its_labels_once(cosmos_store_factory):
     store = cosmos_store_factory()
     store.register_photo(PhotoEntry("a.jpg", 10, 1.0, "Ada"), "img")
@@ -309,26 +310,6 @@ def test_cosmos_interrupted_detection_rerun_records_its_labels_once(cosmos_store
     store._append_events(events, receipt="receipt:img")  # the run died after writing its labels
     store.record_detection("img", ImageStatus.DONE, faces=[face("img")], label_events=events)
     assert len(store.label_events()) == 1 and store.images()[0].status == ImageStatus.DONE
-
-
-def test_cosmos_racing_merges_of_two_personas_into_each_other_leave_no_loop(cosmos_store_factory):
-    store = cosmos_store_factory()
-    a, b = store.ensure_persona("A").persona_id, store.ensure_persona("B").persona_id
-    outcomes: list[str] = []
-
-    def merge(n: int) -> None:
-        source, target = (a, b) if n % 2 == 0 else (b, a)
-        try:
-            cosmos_store_factory().merge_personas(source, target)
-            outcomes.append("merged")
-        except ValueError:
-            outcomes.append("refused")
-
-    run_threads(merge, 6)
-    merged = {p.persona_id: p.merged_into for p in store.personas(include_merged=True)}
-    assert outcomes.count("merged") == 1
-    assert set(merged.values()) in ({None, a}, {None, b})
-    assert len(store.personas()) == 1
 
 
 def test_cosmos_queries_page_through_large_results(cosmos_store_factory):
