@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from dagster import ConfigurableResource
@@ -36,6 +37,20 @@ from resources.state_store.records import (
 from resources.state_store.rules import PersonaChange
 
 PredictionRow = tuple[str, int | None, float, int, int | None]  # Prediction's fields, in order
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One image's detection outcome, checked, as ``record_detection`` hands it to a backend."""
+
+    image_id: str
+    status: ImageStatus
+    reason: str | None
+    size: tuple[int, int] | None
+    faces: Sequence[FaceRecord]
+    label_events: Sequence[LabelEvent]
+
+
 PersonaPlan = Callable[[dict[int, Persona]], PersonaChange | None]
 
 
@@ -75,18 +90,10 @@ class StateStore(ConfigurableResource, ABC):
         on SQLite, labels-then-faces-then-status on Cosmos DB (see the backends).
         """
         events = [rules.checked_face_event(e) for e in label_events]  # bad input fails before any write
-        self._record_detection(image_id, ImageStatus(status), reason, size, faces, events)
+        self._record_detection(Detection(image_id, ImageStatus(status), reason, size, faces, events))
 
     @abstractmethod
-    def _record_detection(
-        self,
-        image_id: str,
-        status: ImageStatus,
-        reason: str | None,
-        size: tuple[int, int] | None,
-        faces: Sequence[FaceRecord],
-        label_events: Sequence[LabelEvent],
-    ) -> None: ...
+    def _record_detection(self, found: Detection) -> None: ...
 
     # -- faces and embeddings ----------------------------------------------------------------
     @abstractmethod

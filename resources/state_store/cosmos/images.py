@@ -9,8 +9,9 @@ from collections.abc import Sequence
 import numpy as np
 from azure.cosmos.exceptions import CosmosHttpResponseError
 
+from resources.state_store.base import Detection
 from resources.state_store.cosmos.client import BATCH_LIMIT, Conflict, chunks, doc_id, plain
-from resources.state_store.records import FaceRecord, ImageRecord, ImageStatus, LabelEvent, PhotoEntry
+from resources.state_store.records import FaceRecord, ImageRecord, ImageStatus, PhotoEntry
 
 
 class CosmosPhotos:
@@ -100,33 +101,24 @@ class CosmosPhotos:
         rows = self._query("photos", "SELECT c.key, c.reason FROM c WHERE IS_NULL(c.image_id)")
         return {row["key"]: row["reason"] for row in rows}
 
-    def _record_detection(
-        self,
-        image_id: str,
-        status: ImageStatus,
-        reason: str | None,
-        size: tuple[int, int] | None,
-        faces: Sequence[FaceRecord],
-        label_events: Sequence[LabelEvent],
-    ) -> None:
+    def _record_detection(self, found: Detection) -> None:
         # Not one transaction (labels, faces and the image may need several batches): labels
         # first with a receipt, then faces, then the status last, so a rerun finishes the job.
-        events = list(label_events)
-        if events:
-            # Labels first, with a receipt in the same batch: a rerun after a crash skips them.
-            self._append_events(events, receipt=f"receipt:{image_id}")
-        parts = list(chunks([self._face_doc(f) for f in faces], BATCH_LIMIT - 1)) or [[]]
+        image_id = found.image_id
+        if found.label_events:  # with a receipt in the same batch: a rerun after a crash skips them
+            self._append_events(found.label_events, receipt=f"receipt:{image_id}")
+        parts = list(chunks([self._face_doc(f) for f in found.faces], BATCH_LIMIT - 1)) or [[]]
         for part in parts[:-1]:
             self._batch("images", image_id, [("upsert", (doc,)) for doc in part])
-        width, height = size or (None, None)
+        width, height = found.size or (None, None)
         while True:
             image = self._read("images", image_id, image_id)
             if image is None:
                 raise KeyError(f"no image {image_id}")
             changed = {
                 **plain(image),
-                "status": status.value,
-                "reason": reason,
+                "status": found.status.value,
+                "reason": found.reason,
                 "width": width,
                 "height": height,
                 "processed_at": time.time(),

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from resources.state_store.records import FaceRecord, ImageRecord, ImageStatus, LabelEvent, PhotoEntry
+from resources.state_store.base import Detection
+from resources.state_store.records import FaceRecord, ImageRecord, ImageStatus, PhotoEntry
 from resources.state_store.sqlite.connection import IN_CHUNK, marks
 
 LOAD_CHUNK = 65_536  # rows fetched at a time when loading a whole model space
@@ -59,26 +60,18 @@ class SqlitePhotos:
     def unreadable_photos(self) -> dict[str, str]:
         return dict(self._read("SELECT key, reason FROM photos WHERE image_id IS NULL"))
 
-    def _record_detection(
-        self,
-        image_id: str,
-        status: ImageStatus,
-        reason: str | None,
-        size: tuple[int, int] | None,
-        faces: Sequence[FaceRecord],
-        label_events: Sequence[LabelEvent],
-    ) -> None:
-        width, height = size or (None, None)
+    def _record_detection(self, found: Detection) -> None:
+        width, height = found.size or (None, None)
+        faces = [
+            (f.face_id, f.image_id, f.index, *f.box, f.confidence, f.thumbnail_key, f.aligned_key) for f in found.faces
+        ]
         with self._write() as conn:
-            conn.executemany(
-                "INSERT OR IGNORE INTO faces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(f.face_id, f.image_id, f.index, *f.box, f.confidence, f.thumbnail_key, f.aligned_key) for f in faces],
-            )
+            conn.executemany("INSERT OR IGNORE INTO faces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", faces)
             conn.execute(
                 "UPDATE images SET status = ?, reason = ?, width = ?, height = ?, processed_at = ? WHERE image_id = ?",
-                (status.value, reason, width, height, time.time(), image_id),
+                (found.status.value, found.reason, width, height, time.time(), found.image_id),
             )
-            self._insert_events(conn, label_events)
+            self._insert_events(conn, found.label_events)
 
 
 class SqliteFaces:
