@@ -76,7 +76,7 @@ def record_outcome(
     counts: dict,
     context: AssetExecutionContext,
 ) -> None:
-    """Artifacts first, then faces + status + import label in one transaction (rerun-safe)."""
+    """Artifacts first, then faces + status + import label through the store (rerun-safe on every backend)."""
     counts["photos"] += 1
     if outcome.status != ImageStatus.DONE:
         reason = outcome.reason or "no face found"

@@ -114,8 +114,8 @@ class PredictionColumns:
     """Many predictions of one model version as columns.
 
     Relabeling a million faces as a million ``Prediction`` objects costs seconds and hundreds of
-    MB; stores that can diff and write columns in bulk (SQLite) take these as they are, others
-    iterate them as ``Prediction``s.
+    MB; ``StateStore.write_predictions`` hands them to a backend as plain rows (``rows``), which
+    SQLite diffs in bulk and Cosmos DB compares one by one.
     """
 
     face_ids: Sequence[str]

@@ -80,7 +80,7 @@ def test_images_are_listed_oldest_first_filtered_by_status_and_limited(store):
     assert (done.image_id, done.reason) == ("img1", "no face found")
 
 
-def test_detection_stores_faces_status_and_import_labels_atomically(store):
+def test_detection_stores_faces_status_and_import_labels_together(store):
     store.register_photo(PhotoEntry("a.jpg", 10, 1.0, "Ada"), "img")
     ada = store.ensure_persona("Ada")
     store.record_detection(

@@ -30,11 +30,13 @@ NAMES = [*PEOPLE, "Dee"]
 FACE_ACTIONS = ("assign", "confirm", "reject", "remove")
 
 persona = st.integers(1, len(PEOPLE))
-labeled = st.integers(1, 2)  # labels mostly name two of the three, so they meet each other's events
+# Labels mostly on one face and two of the three people, so that actions meet each other's effects.
+face = st.sampled_from([FACES[0], FACES[0], FACES[0], FACES[1]])
+labeled = st.integers(1, 2)
 step = st.one_of(
-    st.tuples(st.sampled_from(["assign", "confirm", "reject"]), st.sampled_from(FACES), labeled),
-    st.tuples(st.sampled_from(["assign", "reject"]), st.sampled_from(FACES), persona),
-    st.tuples(st.just("remove"), st.sampled_from(FACES), st.none()),
+    st.tuples(st.sampled_from(["assign", "confirm", "reject"]), face, labeled),
+    st.tuples(st.sampled_from(["assign", "reject"]), face, persona),
+    st.tuples(st.just("remove"), face, st.none()),
     st.tuples(st.just("merge"), persona, persona),
     st.tuples(st.just("rename"), persona, st.sampled_from(NAMES)),
     st.tuples(st.just("undo"), st.sampled_from([1, 1, 1, 2, 3]), st.none()),  # mostly the latest action
