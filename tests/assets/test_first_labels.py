@@ -50,7 +50,9 @@ def test_one_label_per_person_serves_a_provisional_version_that_names_the_others
     assert right / 90 >= 0.93, f"{right}/90 right"
     [materialization] = one_label_each.first_result.asset_materializations_for_node("face_classifier")
     assert materialization.metadata["provisional"].value is True
-    page = status_markdown(AppContext.from_resources(one_label_each.resources, "http://127.0.0.1:9/graphql"))
+    page = status_markdown(
+        AppContext.from_resources(one_label_each.resources, dagster_graphql_url="http://127.0.0.1:9/graphql")
+    )
     assert "Provisional" in page and actions.model_status(store).training_problem is None
 
 
@@ -89,9 +91,9 @@ def test_one_named_person_is_predicted_and_everyone_else_is_unknown(one_label_ea
     own = [f for f in theirs if f in predictions]
     assert len(own) == 7
     assert sum(predictions[f].persona_id == only.persona_id for f in own) / 7 >= 0.85
-    others = [f for f in predictions if person_of(store, f) != only.name]
-    assert len(others) == 93
-    assert sum(predictions[f].persona_id is None for f in others) / 93 >= 0.9
+    others = [f.face_id for f in store.faces() if person_of(store, f.face_id) != only.name]
+    assert len(others) >= 90 and all(f in predictions for f in others)  # every face of the nine others
+    assert sum(predictions[f].persona_id is None for f in others) / len(others) >= 0.9
 
 
 def test_a_rejection_holds_through_ten_retrains_in_a_row(lfw10_pipeline, tmp_path):
