@@ -115,7 +115,7 @@ def predict_faces(
     if one_person_per_photo and shared_scores:
         hand_labeled: dict[int, list[int]] = {}
         for face_id, state in states.items():
-            if face_id in row_of and state.persona_id in column:
+            if face_id in row_of and state.persona_id in column and photo_of[row_of[face_id]] >= 0:
                 hand_labeled.setdefault(int(photo_of[row_of[face_id]]), []).append(column[state.persona_id])
         assign_per_photo(photo_of[targets], shared_scores, hand_labeled, best, confidence, is_known)
     return PredictionColumns(
@@ -128,15 +128,30 @@ def predict_faces(
 
 
 def photo_positions(face_ids: list[str]) -> np.ndarray:
-    """Each face's photo as a small integer (face ids are ``<image id>:<index>``)."""
-    _, positions = np.unique([face_id.rpartition(":")[0] for face_id in face_ids], return_inverse=True)
+    """Each face's photo as a small integer, -1 for a face alone in its photo.
+
+    Face ids are ``<image id>:<index>`` with indices from 0, so only photos with a face of index
+    1 or more hold several; a library of portraits costs one pass of ``endswith``.
+    """
+    positions = np.full(len(face_ids), -1, dtype=np.int64)
+    shared = {face_id.rpartition(":")[0] for face_id in face_ids if not face_id.endswith(":0")}
+    if not shared:
+        return positions
+    photo_number: dict[str, int] = {}
+    for row, face_id in enumerate(face_ids):
+        photo = face_id.rpartition(":")[0]
+        if photo in shared:
+            positions[row] = photo_number.setdefault(photo, len(photo_number))
     return positions
 
 
 def sharing_targets(photo_of: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """For each target face: does its photo hold another face (predicted or labeled)?"""
-    faces_in_photo = np.bincount(photo_of)
-    return faces_in_photo[photo_of[targets]] >= 2
+    if not len(photo_of) or photo_of.max() < 0:
+        return np.zeros(len(targets), dtype=bool)
+    faces_in_photo = np.bincount(photo_of[photo_of >= 0])
+    photos = photo_of[targets]
+    return (photos >= 0) & (faces_in_photo[photos.clip(min=0)] >= 2)
 
 
 def assign_per_photo(

@@ -67,7 +67,6 @@ def score(store: StateStore, keys: dict[str, list[str]], unknown_people: tuple[s
     )
     model = store.promoted_model()
     return {
-        "people": sorted({person(k) for k in keys["labeled"] + keys["unlabeled"]}),
         "accuracy": right / len(scored) if scored else None,
         "scored_photos": len(scored),
         "images": len(image_of_key),
@@ -146,7 +145,8 @@ def retrain_without(images: Path, labels_per_person: int, choices) -> list[dict]
             )
             if not run.success:
                 raise SystemExit(f"retrain failed without {unknown}")
-            results.append({"unknown": list(unknown), **score(store, keys, tuple(unknown))})
+            named = [p for p in people if p not in unknown]
+            results.append({"unknown": list(unknown), "named": named, **score(store, keys, tuple(unknown))})
         return results
 
 
@@ -180,8 +180,6 @@ def sweep_one_person(images: Path, labels_per_person: int) -> dict:
     results = retrain_without(
         images, labels_per_person, lambda people: [tuple(p for p in people if p != only) for only in people]
     )
-    for result in results:
-        result["person"] = next(p for p in result.pop("people") if p not in result["unknown"])
     return {
         "choices": len(results),
         "labels_per_person": labels_per_person,
@@ -207,19 +205,24 @@ def wrong_labels(images: Path, labels_per_person: int, count: int) -> dict:
             given = people[(people.index(true) + 1) % len(people)]
             (library / key).with_suffix(".json").write_text(json.dumps({"persona": given}))
         resources = local_resources_at(home, library)
-        if not materialize_all(resources).success:
-            raise SystemExit("pipeline run failed")
+        run = materialize_all(resources)  # the gate may refuse a version trained on wrong labels
         store = resources["state_store"]
+        latest = store.latest_model()
+        if latest is None or not latest.artifact_key:
+            raise SystemExit(f"no classifier was trained (run success: {run.success})")
         image_of_key = {img.key: img.image_id for img in store.images()}
         wrong_faces = {f"{image_of_key[key]}:0": key for key in wrong}
-        ranking = [row["face_id"] for row in store.latest_model().metrics["label_check"]]
+        ranking = [row["face_id"] for row in latest.metrics["label_check"]]
+        key_of_face = {f"{image_id}:0": key for key, image_id in image_of_key.items()}
         ranks = {key: ranking.index(face) + 1 if face in ranking else None for face, key in wrong_faces.items()}
         return {
             "wrong_labels": count,
             "labeled_faces": len(keys["labeled"]),
             "wrong_labels_in_top10": sum(1 for rank in ranks.values() if rank is not None and rank <= 10),
             "wrong_label_ranks": ranks,
-            "top10": ranking[:10],
+            "top10": [key_of_face.get(face, face) for face in ranking[:10]],
+            "held_out_accuracy": latest.metrics.get("accuracy"),
+            "passed_gate": latest.passed_gate,
         }
 
 
