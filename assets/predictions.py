@@ -167,8 +167,9 @@ def assign_per_photo(
 
     Each photo's known faces are an assignment problem (``scipy.optimize.linear_sum_assignment``)
     maximizing the summed log-probability; "unknown" is a free column per face, worth
-    ``UNKNOWN_FLOOR`` (or just below the face's best, if that is lower), so a face whose persona
-    went to a likelier face takes its next persona only when that is plausible. Hand labels are
+    ``UNKNOWN_FLOOR`` (or half the face's best, if that is lower: alone, a face keeps its best), so
+    a face whose persona went to a likelier face, or to a hand label, takes its next persona only
+    when that is plausible. Hand labels are
     never touched: people may name the same person twice in one photo (a mirror).
     """
     from scipy.optimize import linear_sum_assignment
@@ -182,9 +183,9 @@ def assign_per_photo(
         if len(positions) < 2 and not taken:
             continue
         proba = np.stack([scores[p] for p in positions]).astype(np.float64)
+        unknown = np.log(np.minimum(UNKNOWN_FLOOR, 0.5 * proba.max(axis=1)).clip(min=1e-300))
         proba[:, taken] = 0.0
         value = np.log(np.maximum(proba, 1e-300))
-        unknown = np.log(np.minimum(UNKNOWN_FLOOR, 0.5 * proba.max(axis=1, initial=0.0)).clip(min=1e-300))
         free = np.full((len(positions), len(positions)), -1e12)  # column j: "face j is unknown"
         np.fill_diagonal(free, unknown)
         matrix = np.hstack([value, free])

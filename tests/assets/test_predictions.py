@@ -164,3 +164,11 @@ def test_hand_labels_may_name_one_person_twice_in_a_photo(labeled_library):
     assert states["mirror:0"].persona_id == states["mirror:1"].persona_id == 100
     assert columns["mirror:2"].persona_id != 100
     assert all(p.persona_id == before[f] for f, p in columns.items() if not f.startswith("mirror"))
+
+
+def test_a_face_whose_persona_a_person_gave_another_face_there_is_unknown_without_a_plausible_second():
+    from assets.predictions import assign_per_photo
+
+    best, confidence, known = np.zeros(1, dtype=np.int64), np.array([0.98], dtype=np.float32), np.ones(1, dtype=bool)
+    assign_per_photo(np.array([0]), {0: np.array([0.98, 0.015, 0.005])}, {0: [0]}, best, confidence, known)
+    assert not known[0]
