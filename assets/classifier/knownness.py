@@ -194,7 +194,10 @@ def calibrate_threshold(
     imp = np.concatenate([np.zeros(0), *scores[genuine_sets:]])
     method = "held-out labels"
     if one_persona:
-        imp = imp[imp > REACHED]  # faces the labels never reach say nothing about where to cut
+        # Faces the labels never reach say nothing about where to cut; faces that look at least as
+        # known as a typical held-out label are most likely the person (a library where the person
+        # is an island of their own has no stand-ins left, and the fixed margin decides).
+        imp = imp[(imp > REACHED) & (imp < np.median(gen) if len(gen) else True)]
         method = "one persona: the library's other faces as impostors"
         if len(imp) < MIN_IMPOSTORS:
             method = "one persona, too few faces reached: a fixed margin below the held-out labels"

@@ -94,11 +94,15 @@ def train_classifier(store: StateStore, space: str, watermark: int) -> TrainingR
 
 
 def one_persona_metrics(calibration: dict, labeled_faces: int) -> dict:
-    """Held-out accuracy of a one-persona model: the share of its labels, each hidden in turn,
-    that it still names (the knownness gate keeps them). None from a single label."""
-    if calibration["held_out_genuine"]:
-        return {"accuracy": calibration["genuine_kept"], "held_out_faces": labeled_faces, "one_persona": True}
-    return {"accuracy": None, "held_out_faces": 0, "one_persona": True}
+    """Held-out accuracy of a one-persona model ("that person" or "unknown"), balanced over the two
+    answers: the share of its labels, each hidden in turn, that it still names, and the share of
+    the impostor stand-ins it calls unknown (the first alone where there are none). None from a
+    single label: nothing can be hidden."""
+    if not calibration["held_out_genuine"]:
+        return {"accuracy": None, "held_out_faces": 0, "one_persona": True}
+    kept, rejected = calibration["genuine_kept"], calibration["impostor_rejected"]
+    accuracy = kept if rejected is None else (kept + rejected) / 2
+    return {"accuracy": accuracy, "held_out_faces": labeled_faces, "one_persona": True}
 
 
 def label_check(
