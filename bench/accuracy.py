@@ -2,13 +2,19 @@
 
     .venv/bin/python -m bench.accuracy --images DIR --labels-per-person K [--unknown A B] --json
     .venv/bin/python -m bench.accuracy --images DIR --sweep-unknown --json
+    .venv/bin/python -m bench.accuracy --images DIR --sweep-one-person --json
+    .venv/bin/python -m bench.accuracy --images DIR --wrong-labels 5 --json
+    .venv/bin/python -m bench.accuracy --images DIR --multi-face --json
 
 Labels the first K photos (sorted) of each person through sidecars, runs every asset in a
 temporary home, and scores the main (largest) face of every other photo. People in ``--unknown``
 or under ``DIR/_unknown`` are ingested but never labeled: all their faces should be "unknown".
 ``--sweep-unknown`` ingests once, then for every pair of people removes their labels (label events
 of kind ``remove``, as a person would) and retrains + relabels through the assets, to show how the
-figures vary with which two people are unknown.
+figures vary with which two people are unknown; ``--sweep-one-person`` does the same with every
+person in turn as the only one named. ``--wrong-labels N`` gives N labels the wrong person and
+reports how many land in the top 10 of the version's ranking of suspicious labels;
+``--multi-face`` scores side-by-side composites of two people (bench/multi_face.py).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import argparse
 import itertools
 import json
 import os
+import random
 import shutil
 import sqlite3
 import statistics
@@ -70,6 +77,7 @@ def score(store: StateStore, keys: dict[str, list[str]], unknown_people: tuple[s
         "unknown_recall": unknown_hits / len(unknown_faces) if unknown_faces else None,
         "held_out_accuracy": model.metrics.get("accuracy") if model else None,
         "knownness_threshold": model.metrics.get("knownness_threshold") if model else None,
+        "provisional": bool(model.metrics.get("provisional")) if model else None,
     }
 
 
@@ -92,8 +100,10 @@ def evaluate(images: Path, labels_per_person: int, unknown: tuple[str, ...] = ()
         }
 
 
-def sweep_unknown(images: Path, labels_per_person: int) -> dict:
-    """Every pair of people as the unknown ones; retrain + relabel through the real assets."""
+def retrain_without(images: Path, labels_per_person: int, choices) -> list[dict]:
+    """Ingest once; then for each choice of people, remove their labels (label events of kind
+    ``remove``, as a person would) in a copy of the store, retrain + relabel through the real
+    assets and score with those people as the unknown ones."""
     from dagster import DagsterInstance, materialize
 
     from assets import ALL_CHECKS
@@ -112,7 +122,7 @@ def sweep_unknown(images: Path, labels_per_person: int) -> dict:
         events = base["state_store"].label_events()
         image_key = {img.image_id: img.key for img in base["state_store"].images()}
         results = []
-        for pair in itertools.combinations(people, 2):
+        for unknown in choices(people):
             fork = Path(tmp) / "fork"
             shutil.rmtree(fork, ignore_errors=True)
             fork.mkdir()
@@ -124,7 +134,7 @@ def sweep_unknown(images: Path, labels_per_person: int) -> dict:
                 [
                     LabelEvent(e.face_id, LabelKind.REMOVE, None, source="bench")
                     for e in events
-                    if image_key[e.face_id.split(":")[0]].split("/")[-2] in pair
+                    if image_key[e.face_id.split(":")[0]].split("/")[-2] in unknown
                 ]
             )
             # Only the labels changed: retrain + relabel, exactly what the label sensor runs.
@@ -134,20 +144,85 @@ def sweep_unknown(images: Path, labels_per_person: int) -> dict:
                 instance=DagsterInstance.ephemeral(),
             )
             if not run.success:
-                raise SystemExit(f"retrain failed for {pair}")
-            results.append({"unknown": list(pair), **score(store, keys, pair)})
-        accuracy = [r["accuracy"] for r in results]
-        recall = [r["unknown_recall"] for r in results]
-        both = [a >= 0.95 and u >= 0.9 for a, u in zip(accuracy, recall, strict=True)]
+                raise SystemExit(f"retrain failed without {unknown}")
+            named = [p for p in people if p not in unknown]
+            results.append({"unknown": list(unknown), "named": named, **score(store, keys, tuple(unknown))})
+        return results
+
+
+def summary(results: list[dict], min_accuracy: float, min_recall: float) -> dict:
+    accuracy = [r["accuracy"] for r in results]
+    recall = [r["unknown_recall"] for r in results]
+    both = [a >= min_accuracy and u >= min_recall for a, u in zip(accuracy, recall, strict=True)]
+    return {
+        "accuracy_mean": round(statistics.mean(accuracy), 4),
+        "accuracy_min": round(min(accuracy), 4),
+        "unknown_recall_mean": round(statistics.mean(recall), 4),
+        "unknown_recall_min": round(min(recall), 4),
+        "share_meeting_both_goals": round(sum(both) / len(both), 4),
+    }
+
+
+def sweep_unknown(images: Path, labels_per_person: int) -> dict:
+    """Every pair of people as the unknown ones; retrain + relabel through the real assets."""
+    results = retrain_without(images, labels_per_person, lambda people: itertools.combinations(people, 2))
+    return {
+        "pairs": len(results),
+        "labels_per_person": labels_per_person,
+        **summary(results, 0.95, 0.9),
+        "per_pair": results,
+    }
+
+
+def sweep_one_person(images: Path, labels_per_person: int) -> dict:
+    """Every person as the only one named (the others' labels removed): their other photos should
+    be them (``accuracy``), every face of the others unknown (``unknown_recall``)."""
+    results = retrain_without(
+        images, labels_per_person, lambda people: [tuple(p for p in people if p != only) for only in people]
+    )
+    return {
+        "choices": len(results),
+        "labels_per_person": labels_per_person,
+        **summary(results, 0.85, 0.9),
+        "per_person": results,
+    }
+
+
+def wrong_labels(images: Path, labels_per_person: int, count: int) -> dict:
+    """``count`` of the sidecar labels name the wrong person: where do they land in the version's
+    leave-one-out ranking of suspicious labels?"""
+    from bench.harness import local_resources_at, materialize_all
+
+    with tempfile.TemporaryDirectory(prefix="faceloop-wrong-labels-") as tmp:
+        home, library = Path(tmp) / "home", Path(tmp) / "library"
+        os.environ.setdefault("DEEPFACE_HOME", str(home))
+        keys = build_library(images, library, labels_per_person)
+        people = sorted({key.split("/")[-2] for key in keys["labeled"]})
+        rng = random.Random(0)
+        wrong = sorted(rng.sample(keys["labeled"], count))
+        for key in wrong:  # each names the next person in the list instead
+            true = key.split("/")[-2]
+            given = people[(people.index(true) + 1) % len(people)]
+            (library / key).with_suffix(".json").write_text(json.dumps({"persona": given}))
+        resources = local_resources_at(home, library)
+        run = materialize_all(resources)  # the gate may refuse a version trained on wrong labels
+        store = resources["state_store"]
+        latest = store.latest_model()
+        if latest is None or not latest.artifact_key:
+            raise SystemExit(f"no classifier was trained (run success: {run.success})")
+        image_of_key = {img.key: img.image_id for img in store.images()}
+        wrong_faces = {f"{image_of_key[key]}:0": key for key in wrong}
+        ranking = [row["face_id"] for row in latest.metrics["label_check"]]
+        key_of_face = {f"{image_id}:0": key for key, image_id in image_of_key.items()}
+        ranks = {key: ranking.index(face) + 1 if face in ranking else None for face, key in wrong_faces.items()}
         return {
-            "pairs": len(results),
-            "labels_per_person": labels_per_person,
-            "accuracy_mean": round(statistics.mean(accuracy), 4),
-            "accuracy_min": round(min(accuracy), 4),
-            "unknown_recall_mean": round(statistics.mean(recall), 4),
-            "unknown_recall_min": round(min(recall), 4),
-            "share_meeting_both_goals": round(sum(both) / len(both), 4),
-            "per_pair": results,
+            "wrong_labels": count,
+            "labeled_faces": len(keys["labeled"]),
+            "wrong_labels_in_top10": sum(1 for rank in ranks.values() if rank is not None and rank <= 10),
+            "wrong_label_ranks": ranks,
+            "top10": [key_of_face.get(face, face) for face in ranking[:10]],
+            "held_out_accuracy": latest.metrics.get("accuracy"),
+            "passed_gate": latest.passed_gate,
         }
 
 
@@ -157,17 +232,28 @@ def main() -> None:
     parser.add_argument("--labels-per-person", type=int, default=3)
     parser.add_argument("--unknown", nargs="*", default=[], help="people to treat as never labeled")
     parser.add_argument("--sweep-unknown", action="store_true", help="every pair of people as the unknown ones")
+    parser.add_argument("--sweep-one-person", action="store_true", help="every person as the only one named")
+    parser.add_argument("--wrong-labels", type=int, default=0, help="this many labels name the wrong person")
+    parser.add_argument("--multi-face", action="store_true", help="side-by-side composites of two people")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.sweep_unknown:
         figures = sweep_unknown(args.images, args.labels_per_person)
+    elif args.sweep_one_person:
+        figures = sweep_one_person(args.images, args.labels_per_person)
+    elif args.wrong_labels:
+        figures = wrong_labels(args.images, args.labels_per_person, args.wrong_labels)
+    elif args.multi_face:
+        from bench.multi_face import evaluate_multi_face
+
+        figures = evaluate_multi_face(args.images, args.labels_per_person)
     else:
         figures = evaluate(args.images, args.labels_per_person, tuple(args.unknown))
     if args.json:
         print(json.dumps(figures))
     else:
         for name, value in figures.items():
-            if name != "per_pair":
+            if name not in ("per_pair", "per_person"):
                 print(f"{name:26s} {value}")
 
 

@@ -23,7 +23,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
-from assets.classifier.gate import is_failed_attempt
+from assets.classifier.gate import is_failed_attempt, serving_note
 from gradio_app import actions, dagster_status
 from gradio_app.actions import ActionError, ReviewItem, Snapshot
 from gradio_app.components import GRID_CSS, Tile, confidence_tone, face_grid, grid_value, selected_ids, thumbnail_src
@@ -232,7 +232,7 @@ def status_markdown(ctx: AppContext) -> str:
     if promoted is None:
         blocks += [
             "### No classifier is serving yet",
-            "Label faces of at least two people (in **Unknown faces** or **People**); "
+            "Label faces of at least one person (in **Unknown faces** or **People**); "
             "the pipeline trains one as soon as there are enough labels.",
         ]
     else:
@@ -254,6 +254,8 @@ def status_markdown(ctx: AppContext) -> str:
                 ],
             ),
         ]
+        if note := serving_note(promoted):
+            blocks.append(f"**{md(note)}**")
     blocks.append(f"**{status.labels_since_model} new label(s)** since this classifier was trained.")
     retrain_line = f"**Retrain:** {retrain.summary()}"
     if not retrain.reachable:

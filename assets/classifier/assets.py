@@ -12,11 +12,14 @@ from dagster import (
     Config,
     MaterializeResult,
     MetadataValue,
+    TableColumn,
+    TableRecord,
+    TableSchema,
     asset,
     asset_check,
 )
 
-from assets.classifier.gate import gate_verdict
+from assets.classifier.gate import gate_verdict, is_checked
 from assets.classifier.metrics import confusion_matrix_markdown, per_persona_markdown
 from assets.classifier.training import TrainingError, train_classifier
 from resources.artifact_store import ArtifactStore
@@ -100,17 +103,48 @@ def face_classifier(
                 "macro_f1": metrics.get("macro_f1"),
                 "macro_auc": metrics.get("macro_auc"),
                 "held_out_faces": metrics.get("held_out_faces", 0),
+                "provisional": metrics["provisional"],
                 "labeled_faces": metrics["labeled_faces"],
                 "personas": metrics["personas"],
                 "knownness_threshold": metrics["knownness_threshold"],
+                "knownness_calibration": metrics["calibration"],
                 "devices": ", ".join(metrics["devices"]),
                 "train_seconds": metrics["train_seconds"],
                 "per_persona": MetadataValue.md(per_persona_markdown(metrics.get("per_persona", {}))),
                 "confusion_matrix": MetadataValue.md(picture),
+                "labels_to_check": label_check_table(metrics["label_check"]),
                 "artifact": key,
             }
         )
     )
+
+
+LABEL_CHECK_SCHEMA = TableSchema(
+    columns=[
+        TableColumn("rank", "int", description="1 = the label the model disagrees with most"),
+        TableColumn("face_id", "string"),
+        TableColumn("labeled_as", "string"),
+        TableColumn("agreement", "float", description="leave-one-out probability of the given person"),
+        TableColumn("model_says", "string", description="the person the model finds likeliest instead"),
+    ]
+)
+
+
+def label_check_table(rows: list[dict]) -> MetadataValue:
+    """The people's labels the model most disagrees with (trained without each), as a Dagster table."""
+    records = [
+        TableRecord(
+            {
+                "rank": rank,
+                "face_id": row["face_id"],
+                "labeled_as": row["persona"],
+                "agreement": row["agreement"],
+                "model_says": row["model_says"],
+            }
+        )
+        for rank, row in enumerate(rows, start=1)
+    ]
+    return MetadataValue.table(records, schema=LABEL_CHECK_SCHEMA)
 
 
 def plain_metadata(metadata: dict) -> dict:
@@ -126,10 +160,18 @@ def classifier_quality_gate(context: AssetCheckExecutionContext, state_store: St
         return AssetCheckResult(passed=False, description="no classifier version exists")
     accuracy = latest.metrics.get("accuracy")
     minimum = latest.metrics.get("gate_min_accuracy", 0.8)
-    passed, reason = gate_verdict(latest.metrics)
+    serving = state_store.promoted_model()
+    passed, reason = gate_verdict(latest.metrics, checked_version_serves=is_checked(serving))
     state_store.set_gate_result(latest.version, passed, promote=passed)
     serving = state_store.promoted_model()
-    verdict = "promoted" if passed else f"not promoted; v{serving.version if serving else '-'} keeps serving"
+    provisional = passed and accuracy is None
+    verdict = (
+        "promoted as provisional"
+        if provisional
+        else "promoted"
+        if passed
+        else f"not promoted; v{serving.version if serving else '-'} keeps serving"
+    )
     if not passed:
         context.log.warning(f"classifier v{latest.version} refused: {reason}")
     return AssetCheckResult(
@@ -137,6 +179,12 @@ def classifier_quality_gate(context: AssetCheckExecutionContext, state_store: St
         severity=AssetCheckSeverity.ERROR,
         description=f"v{latest.version}: held-out accuracy {accuracy} vs minimum {minimum}: {verdict} ({reason})",
         metadata=plain_metadata(
-            {"version": latest.version, "accuracy": accuracy, "min_accuracy": minimum, "reason": reason}
+            {
+                "version": latest.version,
+                "accuracy": accuracy,
+                "min_accuracy": minimum,
+                "provisional": provisional,
+                "reason": reason,
+            }
         ),
     )

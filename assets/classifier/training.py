@@ -6,10 +6,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assets.classifier.knownness import calibrate_threshold, l2_normalize, library_graph
+from assets.classifier.knownness import (
+    calibrate_threshold,
+    l2_normalize,
+    leave_one_out_posterior,
+    library_graph,
+)
 from assets.classifier.metrics import held_out_metrics
 from assets.classifier.model import FaceClassifier, compute_devices, fit_weights, out_of_fold_proba
 from resources.state_store import StateStore
+
+LABEL_CHECK_ROWS = 20  # the labels the model disagrees with most, kept with each version
 
 
 class TrainingError(ValueError):
@@ -26,7 +33,12 @@ class TrainingResult:
 
 
 def train_classifier(store: StateStore, space: str, watermark: int) -> TrainingResult:
-    """Train on every face labeled up to ``watermark``; evaluate by stratified k-fold."""
+    """Train on every face labeled up to ``watermark``; evaluate by stratified k-fold.
+
+    One persona is a valid model: every other face is that person or unknown, decided by the
+    knownness gate alone (a softmax over one class says nothing). A version whose people have no
+    second label has no held-out accuracy; the gate serves it as provisional (gate.py).
+    """
     face_ids, embeddings = store.load_embeddings(space)
     row_of = {face_id: row for row, face_id in enumerate(face_ids)}
     states = store.label_states(upto=watermark)
@@ -36,8 +48,8 @@ def train_classifier(store: StateStore, space: str, watermark: int) -> TrainingR
         if state.persona_id is not None and face_id in row_of
     )
     persona_ids = sorted({persona for _, persona in labeled})
-    if len(persona_ids) < 2:
-        raise TrainingError(f"need labeled faces of at least 2 personas to train, have {len(persona_ids)}")
+    if not persona_ids:
+        raise TrainingError("need labeled faces of at least 1 persona to train, have 0")
     names_by_id = {p.persona_id: p.name for p in store.personas(include_merged=True)}
     names = [names_by_id.get(p, str(p)) for p in persona_ids]
     column = {persona: i for i, persona in enumerate(persona_ids)}
@@ -45,10 +57,8 @@ def train_classifier(store: StateStore, space: str, watermark: int) -> TrainingR
     classes = np.array([column[persona] for _, persona in labeled])
 
     labeled_unit = l2_normalize(embeddings[rows])  # only the labeled faces train
-    oof_proba, oof_rows = out_of_fold_proba(labeled_unit, classes, len(persona_ids))
-    weights = fit_weights(labeled_unit, classes, len(persona_ids))
-    threshold, calibration = calibrate_threshold(library_graph(store, space, face_ids, embeddings), rows, classes)
-
+    graph = library_graph(store, space, face_ids, embeddings)
+    threshold, calibration = calibrate_threshold(graph, rows, classes)
     metrics = {
         "labeled_faces": len(rows),
         "personas": len(persona_ids),
@@ -56,10 +66,22 @@ def train_classifier(store: StateStore, space: str, watermark: int) -> TrainingR
         "devices": compute_devices(),
         **calibration,
     }
-    if len(oof_rows):
-        metrics.update(held_out_metrics(classes[oof_rows], oof_proba, names))
+    if len(persona_ids) == 1:
+        weights = [np.zeros((labeled_unit.shape[1], 1), np.float32), np.zeros(1, np.float32)]
+        oof_proba, oof_rows = np.ones((0, 1), np.float32), np.zeros(0, np.int64)
+        metrics.update(one_persona_metrics(calibration, len(rows)))
     else:
-        metrics.update({"accuracy": None, "held_out_faces": 0})
+        oof_proba, oof_rows = out_of_fold_proba(labeled_unit, classes, len(persona_ids))
+        weights = fit_weights(labeled_unit, classes, len(persona_ids))
+        if len(oof_rows):
+            metrics.update(held_out_metrics(classes[oof_rows], oof_proba, names))
+        else:
+            metrics.update({"accuracy": None, "held_out_faces": 0})
+    metrics["provisional"] = metrics["accuracy"] is None
+    posterior = leave_one_out_posterior(graph, rows, classes, len(persona_ids))
+    metrics["label_check"] = label_check(
+        [face_id for face_id, _ in labeled], classes, names, posterior, oof_proba, oof_rows
+    )
     classifier = FaceClassifier(
         weights=weights,
         persona_ids=persona_ids,
@@ -69,3 +91,53 @@ def train_classifier(store: StateStore, space: str, watermark: int) -> TrainingR
         info={"space": space, "label_watermark": watermark},
     )
     return TrainingResult(classifier, metrics, classes[oof_rows], oof_proba, names)
+
+
+def one_persona_metrics(calibration: dict, labeled_faces: int) -> dict:
+    """Held-out accuracy of a one-persona model ("that person" or "unknown"), balanced over the two
+    answers: the share of its labels, each hidden in turn, that it still names, and the share of
+    the impostor stand-ins it calls unknown (the first alone where there are none). None from a
+    single label: nothing can be hidden."""
+    if not calibration["held_out_genuine"]:
+        return {"accuracy": None, "held_out_faces": 0, "one_persona": True}
+    kept, rejected = calibration["genuine_kept"], calibration["impostor_rejected"]
+    accuracy = kept if rejected is None else (kept + rejected) / 2
+    return {"accuracy": accuracy, "held_out_faces": labeled_faces, "one_persona": True}
+
+
+def label_check(
+    face_ids: list[str],
+    classes: np.ndarray,
+    names: list[str],
+    posterior: np.ndarray,
+    oof_proba: np.ndarray,
+    oof_rows: np.ndarray,
+) -> list[dict]:
+    """The people's own labels ranked by how little the model, trained without each one, agrees.
+
+    Agreement is the leave-one-out probability of the given persona: the label-spreading
+    posterior from every other label, times the softmax of the fold that did not see the face
+    (product of experts, as in predictions). A persona's only label cannot be checked (without it
+    the persona does not exist), nor can labels of a one-persona model.
+    """
+    counts = np.bincount(classes, minlength=len(names))
+    if len(names) < 2:
+        return []
+    combined = np.maximum(posterior, 1e-6)
+    if len(oof_rows):
+        combined[oof_rows] *= oof_proba
+    combined /= combined.sum(axis=1, keepdims=True)
+    agreement = combined[np.arange(len(classes)), classes]
+    checkable = np.flatnonzero(counts[classes] >= 2)
+    order = checkable[np.argsort(agreement[checkable], kind="stable")][:LABEL_CHECK_ROWS]
+    others = combined.copy()
+    others[np.arange(len(classes)), classes] = -1.0
+    return [
+        {
+            "face_id": face_ids[i],
+            "persona": names[classes[i]],
+            "agreement": round(float(agreement[i]), 4),
+            "model_says": names[int(others[i].argmax())],
+        }
+        for i in order
+    ]

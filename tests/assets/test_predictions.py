@@ -116,3 +116,59 @@ def test_spreading_within_reach_equals_spreading_everywhere():
     np.testing.assert_allclose(mass, full[rows], rtol=1e-5, atol=1e-7)
     outside = np.setdiff1d(np.arange(len(points)), rows)
     assert not full[outside].any()
+
+
+def test_two_faces_of_one_photo_never_get_the_same_persona():
+    from assets.predictions import assign_per_photo
+
+    # Photo 0: both faces look most like persona 0; the likelier keeps it, the other takes its next
+    # persona. Photo 1: the second face has no plausible second persona, so it becomes unknown.
+    scores = {
+        0: np.array([0.9, 0.08, 0.02]),
+        1: np.array([0.6, 0.35, 0.05]),
+        2: np.array([0.93, 0.04, 0.03]),
+        3: np.array([0.97, 0.02, 0.01]),
+    }
+    photos = np.array([0, 0, 1, 1])
+    best, confidence = np.zeros(4, dtype=np.int64), np.array([0.9, 0.6, 0.93, 0.97], dtype=np.float32)
+    known = np.ones(4, dtype=bool)
+    assign_per_photo(photos, scores, {}, best, confidence, known)
+    assert best[:2].tolist() == [0, 1] and confidence[1] == pytest.approx(0.35)
+    assert known.tolist() == [True, True, False, True] and best[3] == 0
+
+
+def test_a_persona_a_person_gave_a_face_in_the_photo_is_not_predicted_for_another_there():
+    from assets.predictions import assign_per_photo
+
+    best, confidence, known = np.zeros(1, dtype=np.int64), np.array([0.8], dtype=np.float32), np.ones(1, dtype=bool)
+    assign_per_photo(np.array([0]), {0: np.array([0.8, 0.15, 0.05])}, {0: [0]}, best, confidence, known)
+    assert best[0] == 1 and known[0]
+
+
+def test_hand_labels_may_name_one_person_twice_in_a_photo(labeled_library):
+    """A mirror: two faces of one photo labeled as one persona by hand. Both stay labeled; a third
+    face there, of the same person, is not predicted as that persona (a person already gave it)."""
+    classifier, face_ids, points, states, person = labeled_library
+    labeled = [f for f in classifier.labeled_face_ids if person[face_ids.index(f)] == 0][:2]
+    unlabeled = next(f for i, f in enumerate(face_ids) if person[i] == 0 and f not in states)
+    renamed = {labeled[0]: "mirror:0", labeled[1]: "mirror:1", unlabeled: "mirror:2"}
+    before = {p.face_id: p.persona_id for p in predict_faces(classifier, 1, face_ids, points, states)}
+    assert before[unlabeled] == 100  # alone in its photo, the face is named persona 100
+    face_ids = [renamed.get(f, f) for f in face_ids]
+    states = {renamed.get(f, f): s for f, s in states.items()}
+    classifier.labeled_face_ids = [renamed.get(f, f) for f in classifier.labeled_face_ids]
+
+    columns = {p.face_id: p for p in predict_faces(classifier, 1, face_ids, points, states)}
+
+    assert "mirror:0" not in columns and "mirror:1" not in columns
+    assert states["mirror:0"].persona_id == states["mirror:1"].persona_id == 100
+    assert columns["mirror:2"].persona_id != 100
+    assert all(p.persona_id == before[f] for f, p in columns.items() if not f.startswith("mirror"))
+
+
+def test_a_face_whose_persona_a_person_gave_another_face_there_is_unknown_without_a_plausible_second():
+    from assets.predictions import assign_per_photo
+
+    best, confidence, known = np.zeros(1, dtype=np.int64), np.array([0.98], dtype=np.float32), np.ones(1, dtype=bool)
+    assign_per_photo(np.array([0]), {0: np.array([0.98, 0.015, 0.005])}, {0: [0]}, best, confidence, known)
+    assert not known[0]

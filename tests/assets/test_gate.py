@@ -1,0 +1,33 @@
+"""The gate's verdicts: checked versions by held-out accuracy; provisional ones only while no
+checked version serves."""
+
+from __future__ import annotations
+
+from assets.classifier.gate import gate_verdict, is_checked, is_provisional, serving_note, training_problem
+from resources.state_store.records import ModelVersion
+
+NO_ESTIMATE = {"personas": 10, "accuracy": None, "gate_min_accuracy": 0.8}
+
+
+def test_a_version_without_held_out_faces_serves_provisionally_while_nothing_checked_serves():
+    passed, reason = gate_verdict(NO_ESTIMATE, checked_version_serves=False)
+    assert passed and reason.startswith("provisional: no held-out faces")
+
+
+def test_a_provisional_version_never_replaces_a_checked_one():
+    passed, reason = gate_verdict(NO_ESTIMATE, checked_version_serves=True)
+    assert not passed and "never replaces a checked one" in reason
+
+
+def test_a_one_persona_version_is_judged_by_its_held_out_accuracy():
+    assert gate_verdict({"personas": 1, "accuracy": 1.0}, checked_version_serves=True)[0]
+    assert not gate_verdict({"personas": 1, "accuracy": 0.5}, checked_version_serves=False)[0]
+
+
+def test_the_app_is_told_a_serving_version_is_provisional_and_why_one_is_refused():
+    provisional = ModelVersion(3, 10, "key", NO_ESTIMATE, passed_gate=True, promoted=True)
+    checked = ModelVersion(2, 8, "key", {**NO_ESTIMATE, "accuracy": 0.95}, passed_gate=True, promoted=True)
+    assert is_provisional(provisional) and not is_checked(provisional) and is_checked(checked)
+    assert "Provisional" in serving_note(provisional) and serving_note(checked) is None
+    refused = ModelVersion(4, 12, "key", NO_ESTIMATE, passed_gate=False)
+    assert training_problem(refused).startswith("version 4: no held-out faces")
