@@ -47,20 +47,22 @@ def test_an_unknown_trainer_is_refused_by_name(monkeypatch):
         trainer()
 
 
-def test_training_and_storing_a_version_never_imports_tensorflow():
-    """A CPU retrain run pays no TensorFlow import (seconds per run process)."""
+def test_training_evaluating_and_storing_a_version_imports_neither_tensorflow_nor_sklearn():
+    """A CPU retrain run pays no TensorFlow (~3 s) or scikit-learn (~0.8 s) import."""
     script = """
 import sys
 import numpy as np
+from assets.classifier.metrics import held_out_metrics
 from assets.classifier.model import FaceClassifier, compute_devices, fit_weights, out_of_fold_proba
 rng = np.random.default_rng(0)
 x = rng.normal(size=(30, 8)).astype(np.float32)
 y = np.repeat(np.arange(3), 10)
-out_of_fold_proba(x, y, 3)
+proba, rows = out_of_fold_proba(x, y, 3)
+held_out_metrics(y[rows], proba, ["a", "b", "c"])
 blob = FaceClassifier(fit_weights(x, y, 3), [1, 2, 3], 0.1, [], []).to_bytes()
 FaceClassifier.from_bytes(blob).score(x)
 compute_devices()
-print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")))
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "sklearn")))
 """
     env = {"PATH": "/usr/bin:/bin", "FACELOOP_TRAINER": "numpy", "PYTHONPATH": "."}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
@@ -80,3 +82,17 @@ def test_keras_file_in_the_artifact_holds_the_served_weights(tmp_path):
     model = keras.models.load_model(tmp_path / "model.keras")
     for loaded, served in zip(model.get_weights(), classifier.weights, strict=True):
         np.testing.assert_array_equal(loaded, served)
+
+
+@pytest.mark.parametrize("splits", [2, 3, 5])
+def test_stratified_folds_are_scikit_learns(splits):
+    from sklearn.model_selection import StratifiedKFold
+
+    from assets.classifier.model import stratified_folds
+
+    rng = np.random.default_rng(splits)
+    classes = rng.permutation(np.repeat(np.arange(7), rng.integers(splits, 12, size=7)))
+    expected = np.empty(len(classes), dtype=int)
+    for fold, (_, test) in enumerate(StratifiedKFold(splits, shuffle=True, random_state=0).split(classes, classes)):
+        expected[test] = fold
+    assert stratified_folds(classes, splits).tolist() == expected.tolist()
