@@ -47,13 +47,12 @@ $(TOOLS)/bin/checkov: tests/deploy/checkov-requirements.lock
 
 tools: $(TOOLS)/bin/checkov
 
+# The last line runs as make's own child (no shell in between), so Ctrl+C and a SIGTERM to make
+# both reach gradio_app.demo, which stops the app and `dagster dev` (webserver, daemon, code
+# servers) within 10 s and leaves nothing running (tests/gradio_app/test_demo_stop.py).
 demo: weights library $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster asset materialize --select '*' -f definitions.py
-	@echo "Dagster UI:   http://127.0.0.1:$(DAGSTER_PORT)"
-	@echo "Labeling app: http://127.0.0.1:$(APP_PORT)"
-	FACELOOP_DAGSTER_URL=http://127.0.0.1:$(DAGSTER_PORT)/graphql $(BIN)/python -m gradio_app --port $(APP_PORT) & app=$$!; \
-	trap 'kill $$app' EXIT INT TERM; \
-	$(BIN)/dagster dev -w workspace.yaml -p $(DAGSTER_PORT)
+	$(BIN)/python -m gradio_app.demo --dagster-port $(DAGSTER_PORT) --app-port $(APP_PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,6 +2,8 @@
 
 from dagster import AssetSelection, define_asset_job
 
+WATERMARK_TAG = "faceloop/label_watermark"  # on a retrain run: the label event it trains through
+
 INGEST_ASSETS = ["raw_images", "detected_faces", "face_embeddings", "predicted_labels"]
 
 ingest_job = define_asset_job(

@@ -19,11 +19,18 @@ T = TypeVar("T")
 
 @contextmanager
 def running_daemon(
-    faceloop_home: Path, library: Path, dagster_home: Path, extra_env: dict[str, str] | None = None
+    faceloop_home: Path,
+    library: Path,
+    dagster_home: Path,
+    extra_env: dict[str, str] | None = None,
+    code_root: Path = ROOT,
 ) -> Iterator[subprocess.Popen]:
-    """``dagster-daemon run`` on our workspace with the project's instance config (sensors on)."""
+    """``dagster-daemon run`` on a checkout's workspace with its instance config (sensors on).
+
+    ``code_root`` is this checkout unless a benchmark runs a baseline's code side by side.
+    """
     dagster_home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ROOT / "deploy" / "dagster.yaml", dagster_home / "dagster.yaml")
+    shutil.copyfile(code_root / "deploy" / "dagster.yaml", dagster_home / "dagster.yaml")
     env = {
         **os.environ,
         "DAGSTER_HOME": str(dagster_home),
@@ -31,12 +38,13 @@ def running_daemon(
         "FACELOOP_LIBRARY": str(library),
         "DEEPFACE_HOME": os.environ.get("DEEPFACE_HOME", str(faceloop_home)),
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONPATH": str(code_root),
         **(extra_env or {}),
     }
     log = (dagster_home / "daemon.log").open("w")
     daemon = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-        cwd=ROOT,
+        cwd=code_root,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

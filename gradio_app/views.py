@@ -13,8 +13,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import datetime as dt
 import functools
 import io
+import json
 import re
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,10 @@ from resources.image_source.base import SourceError
 from resources.state_store import StateStore
 
 MAX_TILES = 300  # per grid; more would make the page slow without helping anyone
+# The open view asks the store this often whether a newer prediction update landed (one small
+# read; nothing is re-rendered unless it did).
+PREDICTIONS_POLL_S = float(os.environ.get("FACELOOP_UI_PREDICTIONS_POLL_S", "1"))
+RECENT_LABEL_S = 600  # "N s after your label" only for a label this recent
 FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
 
@@ -52,6 +58,9 @@ APP_CSS = (
 #persona-table { --font-mono: var(--font); }
 .fl-status p { margin: 6px 0; }
 .fl-keys { color: var(--body-text-color-subdued); font-size: 13px; }
+.fl-tile.fl-pending img { opacity: .45; }
+.fl-tile.fl-pending::after { content: attr(data-state); position: absolute; left: 0; right: 0; bottom: 22px;
+  padding: 2px 0; background: rgba(15, 23, 42, .78); color: white; font-size: 12px; font-weight: 600; }
 .fl-keys kbd { border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 0 5px; font-size: 12px; }
 """
 )
@@ -308,12 +317,56 @@ def header_html(ctx: AppContext) -> str:
         chips.append("No classifier yet")
     chips.append(f"{status.labels_since_model} new label(s) since training")
     chips.append(retrain.summary())
-    chip_html = "".join(f'<span class="fl-chip">{c}</span>' for c in chips)
+    chip_html = "".join(f'<span class="fl-chip">{c}</span>' for c in chips) + predictions_chip(ctx, status)
     return (
         '<div class="fl-header"><h1>FaceLoop</h1>'
         "<p>Teach the computer who is in your photos: check its guesses, name the faces it does not know.</p>"
         f'<div style="margin-top:8px">{chip_html}</div></div>'
     )
+
+
+def predictions_chip(ctx: AppContext, status: actions.ModelStatus) -> str:
+    """How current the predictions are: "updated N s after your label", or that labels are on their way.
+
+    The chip carries the update's label watermark (``data-watermark``) for the browser bench.
+    """
+    update = status.prediction_update
+    if update is None:
+        return ""
+    watermark = int(update["label_watermark"])
+    if status.labels_since_predictions:
+        text = f"learning {status.labels_since_predictions} new label(s)…"
+    else:
+        mine = [e for e in ctx.state_store.label_events(since=max(0, watermark - 200)) if e.source == "app"]
+        lag = update["updated_at"] - mine[-1].created_at if mine and mine[-1].created_at else None
+        recent = lag is not None and time.time() - update["updated_at"] < RECENT_LABEL_S
+        when = _when(update["updated_at"])
+        text = f"predictions updated {lag:.1f} s after your label" if recent else f"predictions {when}"
+    return (
+        f'<span class="fl-chip" id="fl-predictions" data-watermark="{watermark}" '
+        f'data-model="{int(update["model_version"])}">{text}</span>'
+    )
+
+
+def prediction_update_key(store: StateStore) -> list | None:
+    """What identifies the prediction update a page shows (JSON-friendly, for a gr.State)."""
+    update = store.latest_prediction_update()
+    return None if update is None else [update["model_version"], update["label_watermark"], update["updated_at"]]
+
+
+def mark_selected_js(grid_id: str, state: str) -> str:
+    """Browser-side, before the server answers: the selected tiles of ``grid_id`` show ``state`` at once."""
+    return (
+        "(...args) => { document.querySelectorAll('#" + grid_id + " .fl-tile.fl-sel').forEach((tile) => {"
+        " tile.classList.add('fl-pending'); tile.dataset.state = " + json.dumps(state) + "; }); return args; }"
+    )
+
+
+def keep_selection(fresh: dict, previous: dict | None) -> dict:
+    """A re-rendered grid keeps the faces a person had selected (those still in it)."""
+    shown = {face["id"] for face in fresh["faces"]}
+    chosen = [i for i in (previous or {}).get("selected", []) if i in shown]
+    return {**fresh, "selected": chosen} if chosen else fresh
 
 
 # -- the app ----------------------------------------------------------------------------------
@@ -492,6 +545,9 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                     refresh_btn = gr.Button("Refresh", size="sm", scale=0, min_width=120, elem_id="status-refresh")
 
         timer = gr.Timer(30)
+        predictions_timer = gr.Timer(PREDICTIONS_POLL_S)
+        shown_update = gr.State(None)  # prediction_update_key of what the page shows
+        open_tab = gr.State("review")
 
         # ============================================================ handlers: review
         def show_review(state: dict):
@@ -701,21 +757,17 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             actions.remove_labels(ctx.state_store, faces, actor=_actor(request))
             return people_view(persona_id, f"Removed the label of {len(faces)} face(s).")
 
-        confirm_btn.click(do_confirm, [persona_pick, predicted_grid], people_outputs).success(
-            lambda: header_html(ctx), None, header
-        )
-        reject_btn.click(do_reject, [persona_pick, predicted_grid], people_outputs).success(
-            lambda: header_html(ctx), None, header
-        )
-        move_btn.click(do_move, [persona_pick, predicted_grid, move_dd], people_outputs).success(
-            lambda: header_html(ctx), None, header
-        )
-        remove_btn.click(do_remove, [persona_pick, labeled_grid], people_outputs).success(
-            lambda: header_html(ctx), None, header
-        )
-        move_labeled_btn.click(do_move, [persona_pick, labeled_grid, move_labeled_dd], people_outputs).success(
-            lambda: header_html(ctx), None, header
-        )
+        # Each click marks its faces in the browser at once (js runs before the round trip).
+        for button, handler, inputs, grid_id, state in [
+            (confirm_btn, do_confirm, [persona_pick, predicted_grid], "predicted-grid", "✓ confirmed"),
+            (reject_btn, do_reject, [persona_pick, predicted_grid], "predicted-grid", "✗ not this person"),
+            (move_btn, do_move, [persona_pick, predicted_grid, move_dd], "predicted-grid", "moving…"),
+            (remove_btn, do_remove, [persona_pick, labeled_grid], "labeled-grid", "label removed"),
+            (move_labeled_btn, do_move, [persona_pick, labeled_grid, move_labeled_dd], "labeled-grid", "moving…"),
+        ]:
+            button.click(handler, inputs, people_outputs, js=mark_selected_js(grid_id, state)).success(
+                lambda: header_html(ctx), None, header
+            )
 
         @friendly
         def do_create(name: str):
@@ -808,9 +860,12 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             persona, _ = actions.assign_faces(ctx.state_store, faces, actor=_actor(request), **target)
             return unknown_view(index, f"✓ Named {len(faces)} face(s) {md(persona.name)}.")
 
-        cluster_btn.click(do_name_cluster, [cluster_index, cluster_grid, cluster_name], unknown_outputs).success(
-            lambda: header_html(ctx), None, header
-        )
+        cluster_btn.click(
+            do_name_cluster,
+            [cluster_index, cluster_grid, cluster_name],
+            unknown_outputs,
+            js=mark_selected_js("cluster-grid", "naming…"),
+        ).success(lambda: header_html(ctx), None, header)
 
         # ============================================================ handlers: uploads
         def result_rows(results) -> list[list[str]]:
@@ -888,6 +943,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
 
         def load_all(state: dict):
             return (
+                prediction_update_key(ctx.state_store),
                 header_html(ctx),
                 status_markdown(ctx),
                 *show_review(state),
@@ -898,13 +954,42 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         demo.load(
             load_all,
             review_state,
-            [header, status_md, *review_outputs, *people_outputs, *unknown_outputs],
+            [shown_update, header, status_md, *review_outputs, *people_outputs, *unknown_outputs],
         )
         # Each tab shows what the others changed when it is opened again.
-        review_tab.select(show_review, review_state, review_outputs)
-        status_tab.select(lambda: (status_markdown(ctx), header_html(ctx)), None, [status_md, header])
-        people_tab.select(people_view, persona_pick, people_outputs)
-        unknown_tab.select(unknown_view, cluster_index, unknown_outputs)
+        review_tab.select(show_review, review_state, review_outputs).then(lambda: "review", None, open_tab)
+        status_tab.select(lambda: (status_markdown(ctx), header_html(ctx)), None, [status_md, header]).then(
+            lambda: "status", None, open_tab
+        )
+        people_tab.select(people_view, persona_pick, people_outputs).then(lambda: "people", None, open_tab)
+        unknown_tab.select(unknown_view, cluster_index, unknown_outputs).then(lambda: "unknown", None, open_tab)
+
+        # A newer prediction update re-renders the open view by itself (the review card stays put:
+        # it is the question the person is answering), keeping the faces they had selected.
+        refreshed = [shown_update, header, status_md, persona_table, persona_title, predicted_grid, labeled_grid]
+        refreshed += [clusters_state, cluster_covers, cluster_index, cluster_title, cluster_grid]
+
+        def refresh_when_predictions_change(shown, tab, persona_id, predicted, labeled, index, clusters_grid):
+            key = prediction_update_key(ctx.state_store)
+            if key == shown:
+                return [gr.skip()] * len(refreshed)
+            people = [gr.skip()] * 4
+            if tab == "people":
+                view = people_view(persona_id)
+                people = [view[0], view[2], keep_selection(view[3], predicted), keep_selection(view[4], labeled)]
+            unknown = [gr.skip()] * 5
+            if tab == "unknown":
+                view = unknown_view(index)
+                unknown = [*view[:4], keep_selection(view[4], clusters_grid) if clusters_grid else view[4]]
+            status = status_markdown(ctx) if tab == "status" else gr.skip()
+            return [key, header_html(ctx), status, *people, *unknown]
+
+        predictions_timer.tick(
+            refresh_when_predictions_change,
+            [shown_update, open_tab, persona_pick, predicted_grid, labeled_grid, cluster_index, cluster_grid],
+            refreshed,
+            show_progress="hidden",
+        )
     return demo
 
 

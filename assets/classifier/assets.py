@@ -22,6 +22,7 @@ from dagster import (
 from assets.classifier.gate import gate_verdict, is_checked
 from assets.classifier.metrics import confusion_matrix_markdown, per_persona_markdown
 from assets.classifier.training import TrainingError, train_classifier
+from assets.jobs import WATERMARK_TAG
 from resources.artifact_store import ArtifactStore
 from resources.face_engine import FaceEngine
 from resources.kubernetes import gpu_op_tags
@@ -52,7 +53,7 @@ def face_classifier(
     Every version is stored; only one that passes the blocking quality check is promoted, so a
     bad batch of labels never replaces the model that is serving.
     """
-    watermark = state_store.label_watermark()
+    watermark = run_label_watermark(context, state_store)
     latest = state_store.latest_model()
     if latest and latest.label_watermark >= watermark and not config.force:
         context.log.info(f"classifier v{latest.version} already includes label #{watermark}; nothing to train")
@@ -145,6 +146,13 @@ def label_check_table(rows: list[dict]) -> MetadataValue:
         for rank, row in enumerate(rows, start=1)
     ]
     return MetadataValue.table(records, schema=LABEL_CHECK_SCHEMA)
+
+
+def run_label_watermark(context: AssetExecutionContext, state_store: StateStore) -> int:
+    """The label the run trains through: its ``faceloop/label_watermark`` tag (set by the label
+    sensor) when it has one, so the tag on the run is what the version contains; else the newest."""
+    tagged = context.run.tags.get(WATERMARK_TAG)
+    return int(tagged) if tagged else state_store.label_watermark()
 
 
 def plain_metadata(metadata: dict) -> dict:

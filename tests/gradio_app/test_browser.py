@@ -158,3 +158,76 @@ def test_a_person_confirms_and_corrects_faces_in_the_browser(page, home):
 
     assert page.outside_requests == [], "the page must work offline"
     assert page.errors == []
+
+
+# Times, inside the page, the click on Confirm and the first DOM change that shows the face's new
+# state: its tile marked in the browser, or (if the server were faster) the face in the labeled grid.
+WATCH_FACE_STATE_JS = """(id) => {
+    delete window.faceStateShownAt;
+    document.querySelector('#confirm-btn').addEventListener(
+        'click', () => { window.confirmClickedAt = performance.now(); }, {capture: true, once: true});
+    const observer = new MutationObserver(() => {
+        const tile = document.querySelector(`#predicted-grid .fl-tile[data-id="${id}"]`);
+        const labeled = document.querySelector(`#labeled-grid .fl-tile[data-id="${id}"]`);
+        const shown = (tile && tile.classList.contains('fl-pending')) || labeled;
+        if (window.confirmClickedAt === undefined || !shown) return;
+        window.faceStateShownAt = performance.now();
+        window.faceStateHow = labeled ? 'labeled by the server' : 'marked in the browser';
+        observer.disconnect();
+    });
+    observer.observe(document.body, {subtree: true, childList: true, attributes: true});
+}"""
+
+
+def retrain_and_relabel(home) -> None:
+    """What the label sensor's run does: face_classifier, its gate and predicted_labels."""
+    from dagster import DagsterInstance, materialize
+
+    from assets import ALL_ASSETS, ALL_CHECKS
+
+    retrain = [a for a in ALL_ASSETS if a.key.path[-1] in ("face_classifier", "predicted_labels")]
+    assert materialize([*retrain, *ALL_CHECKS], resources=home.resources, instance=DagsterInstance.ephemeral()).success
+
+
+def test_a_click_shows_at_once_and_the_open_view_follows_the_new_predictions(page, home):
+    import time
+
+    store = home.store
+    page.get_by_role("tab", name="People").click()
+    page.wait_for_selector("#predicted-grid .fl-ready .fl-tile")
+    tile = page.locator("#predicted-grid .fl-tile").first
+    face_id = tile.get_attribute("data-id")
+    tile.click()
+    page.wait_for_selector("#predicted-grid :text('1 of')")
+    page.evaluate(WATCH_FACE_STATE_JS, face_id)
+    page.click("#confirm-btn")
+    # The face's own state changes on screen before the server has answered: < 1 s from the click
+    # event to the DOM change, timed inside the page.
+    page.wait_for_function("() => window.faceStateShownAt !== undefined", timeout=5_000)
+    shown_after_ms, how = page.evaluate(
+        "() => [window.faceStateShownAt - window.confirmClickedAt, window.faceStateHow]"
+    )
+    print(f"click -> face state on screen: {shown_after_ms:.0f} ms ({how})")
+    assert shown_after_ms < 1000 and how == "marked in the browser"
+    page.wait_for_selector(f'#labeled-grid .fl-tile[data-id="{face_id}"]')  # the server's answer lands
+    seq = store.label_watermark()
+    assert page.locator("#fl-predictions").inner_text().startswith("learning 1 new label")
+
+    # A retrain lands (as the daemon's run would): the open view refreshes by itself, no click.
+    before = page.locator("#persona-title").inner_text()
+    retrain_and_relabel(home)
+    landed = time.monotonic()
+    page.wait_for_function(
+        "(seq) => Number(document.querySelector('#fl-predictions')?.dataset.watermark) >= seq",
+        arg=seq,
+        timeout=10_000,
+    )
+    print(f"prediction update -> open view refreshed: {(time.monotonic() - landed) * 1000:.0f} ms")
+    chip = page.locator("#fl-predictions").inner_text()
+    assert re.fullmatch(r"predictions updated \d+\.\d s after your label", chip), chip
+    after = page.locator("#persona-title").inner_text()
+    assert "Confirmed 1 face" in before and "Confirmed" not in after  # the people view was re-rendered...
+    assert after.splitlines()[0] == before.splitlines()[0]  # ...for the same person, not reset
+    assert page.locator(f'#labeled-grid .fl-tile[data-id="{face_id}"]').count() == 1
+    shoot(page, "people-refreshed")
+    assert page.errors == []

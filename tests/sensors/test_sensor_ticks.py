@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from dagster import DagsterRunStatus, SkipReason, build_sensor_context, instance_for_test
 from dagster._core.storage.dagster_run import DagsterRun
@@ -10,6 +13,13 @@ from resources.image_source import LocalFolderImageSource
 from resources.state_store import SqliteStateStore
 from resources.state_store.records import LabelEvent, LabelKind, PhotoEntry
 from sensors import new_images_sensor, new_labels_sensor
+from sensors import new_labels as new_labels_module
+
+
+@pytest.fixture(autouse=True)
+def short_watch(monkeypatch):
+    """Ticks look once unless a test says otherwise (the daemon's ticks watch for 4.5 s)."""
+    monkeypatch.setattr(new_labels_module, "LABELS_WATCH_S", 0.0)
 
 
 @pytest.fixture
@@ -70,6 +80,44 @@ def test_runs_of_other_sensors_or_finished_runs_do_not_block(instance, store):
     add_run(instance, "retrain_job", "new_labels_sensor", DagsterRunStatus.SUCCESS)
     result, _ = tick(new_labels_sensor, instance, None, state_store=store)
     assert len(result.run_requests) == 1
+
+
+def test_a_tick_that_is_watching_requests_the_retrain_as_soon_as_a_label_lands(instance, store, monkeypatch):
+    monkeypatch.setattr(new_labels_module, "LABELS_WATCH_S", 4.0)
+    written = {}
+
+    def label_later():
+        time.sleep(0.5)
+        written["at"] = time.monotonic()
+        written["seq"] = store.append_label_events([LabelEvent("f1", LabelKind.ASSIGN, 1)])[-1]
+
+    writer = threading.Thread(target=label_later)
+    writer.start()
+    result, _ = tick(new_labels_sensor, instance, None, state_store=store)
+    seen_after = time.monotonic() - written["at"]
+    writer.join()
+    assert result.run_requests[0].run_key == f"labels-upto-{written['seq']}"
+    assert seen_after < 0.5  # one poll (0.1 s) after the write, not the next tick 5 s later
+
+
+def test_a_watching_tick_with_nothing_new_ends_in_time_for_the_next_daemon_loop(instance, store, monkeypatch):
+    monkeypatch.setattr(new_labels_module, "LABELS_WATCH_S", 1.0)
+    started = time.monotonic()
+    result, _ = tick(new_labels_sensor, instance, None, state_store=store)
+    assert isinstance(result, SkipReason)
+    assert 0.8 <= time.monotonic() - started < 1.5
+    assert new_labels_module.LABELS_WATCH_S < 5  # the daemon starts ticks every 5 s at most
+
+
+def test_labels_already_in_a_classifier_version_request_no_run(instance, store):
+    """After the demo's first materialization the sensor's cursor is empty, but v1 has every label."""
+    [seq] = store.append_label_events([LabelEvent("f1", LabelKind.ASSIGN, 1)])
+    store.add_model_version(seq, "classifiers/v1.zip", {"accuracy": 1.0})
+    result, _ = tick(new_labels_sensor, instance, None, state_store=store)
+    assert isinstance(result, SkipReason) and f"after #{seq}" in result.skip_message
+    [later] = store.append_label_events([LabelEvent("f2", LabelKind.ASSIGN, 1)])
+    result, _ = tick(new_labels_sensor, instance, None, state_store=store)
+    assert result.run_requests[0].tags["faceloop/label_watermark"] == str(later)
 
 
 def test_new_photos_request_one_ingest_until_they_are_registered(instance, store, tmp_path):

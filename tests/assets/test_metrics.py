@@ -1,0 +1,57 @@
+"""Held-out metrics in NumPy give scikit-learn's numbers; the picture is still a PNG."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+
+from assets.classifier.metrics import confusion_matrix_markdown, held_out_metrics
+
+
+def sklearn_metrics(true, proba, num_classes):
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
+
+    predicted = proba.argmax(axis=1)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        true, predicted, labels=np.arange(num_classes), zero_division=0
+    )
+    present = np.unique(true)
+    columns = proba[:, present] / proba[:, present].sum(axis=1, keepdims=True)
+    mapped = np.searchsorted(present, true)
+    if len(present) == 2:
+        auc = roc_auc_score(mapped, columns[:, 1])
+    else:
+        auc = roc_auc_score(mapped, columns, multi_class="ovr", average="macro")
+    return accuracy_score(true, predicted), precision, recall, f1, support, auc
+
+
+@pytest.mark.parametrize(("num_classes", "present"), [(6, 6), (6, 4), (3, 2)])
+def test_held_out_metrics_equal_scikit_learns(num_classes, present):
+    rng = np.random.default_rng(num_classes + present)
+    true = rng.integers(0, present, size=60)
+    proba = rng.random((60, num_classes))
+    proba[np.arange(60), true] += rng.random(60)  # better than chance, not perfect
+    proba[::7] = np.round(proba[::7], 1)  # tied scores
+    proba /= proba.sum(axis=1, keepdims=True)
+    names = [f"p{i}" for i in range(num_classes)]
+    ours = held_out_metrics(true, proba, names)
+    accuracy, precision, recall, f1, support, auc = sklearn_metrics(true, proba, num_classes)
+    assert ours["accuracy"] == pytest.approx(accuracy)
+    assert ours["macro_auc"] == pytest.approx(auc, abs=1e-12)
+    for c in np.unique(true):
+        row = ours["per_persona"][names[c]]
+        assert (row["precision"], row["recall"], row["f1"]) == pytest.approx(
+            (round(precision[c], 4), round(recall[c], 4), round(f1[c], 4))
+        )
+        assert row["support"] == support[c]
+
+
+def test_confusion_matrix_is_a_png_data_url_and_large_ones_are_not_drawn():
+    true = np.array([0, 0, 1, 1, 2])
+    markdown = confusion_matrix_markdown(true, np.array([0, 1, 1, 1, 2]), ["a", "b", "c"])
+    encoded = markdown.split("base64,", 1)[1].rstrip(")")
+    assert base64.b64decode(encoded).startswith(b"\x89PNG")
+    many = np.arange(50)
+    assert "too many" in confusion_matrix_markdown(many, many, [str(i) for i in many])
