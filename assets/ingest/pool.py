@@ -17,10 +17,12 @@ import atexit
 import math
 import multiprocessing
 import os
+import queue
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -221,15 +223,19 @@ class FacePool:
             self._waiting_for = self.workers
         elif self.workers <= 1 and self._executor is None:
             started = time.monotonic()
-            if hasattr(self.engine, "warm_up"):
-                self.engine.warm_up()
+            self.engine.warm_up()
             self.startup_seconds = time.monotonic() - started
         return self
 
     def wait_until_ready(self) -> float:
         """Block until every worker has loaded its models; returns ``startup_seconds``."""
         while self._waiting_for:
-            ready_at = self._ready.get()
+            try:
+                ready_at = self._ready.get(timeout=1.0)
+            except queue.Empty:
+                if self.broken:
+                    raise BrokenProcessPool("a face worker died while loading its models") from None
+                continue
             self._waiting_for -= 1
             self.startup_seconds = max(self.startup_seconds, ready_at - self._started_at)
         return self.startup_seconds
@@ -313,6 +319,9 @@ def _close_shared_pools() -> None:
         pool.close()
 
 
-def shared_pools() -> list[FacePool]:
-    """The pools running in this process (at most one)."""
-    return list(_shared.values())
+def running_pool(engine: FaceEngine) -> FacePool | None:
+    """The shared pool already running for this engine's configuration, if any."""
+    for (kind, config, _), pool in _shared.items():
+        if (kind, config) == (type(engine).__qualname__, engine.model_dump_json()) and not pool.broken:
+            return pool
+    return None

@@ -69,6 +69,9 @@ class FaceEngine(ConfigurableResource, ABC):
         """Embeddings are only comparable within one model; stored rows are keyed by this."""
         return self.model_name
 
+    def warm_up(self) -> None:
+        """Load the models now (once per process), so the first photo's timing is not the load time."""
+
     @abstractmethod
     def locate(self, copy_bgr: np.ndarray, downscaled: bool) -> list[FaceLocation]:
         """Faces the detector sees in ``copy_bgr`` (``downscaled``: a reduced copy of the photo)."""
