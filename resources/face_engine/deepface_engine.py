@@ -1,12 +1,16 @@
 """deepface behind the FaceEngine interface.
 
 Detection runs on a copy downscaled to ``detect_max_side`` (detectors find the same faces on a
-640-px copy at a fraction of the cost), while alignment and embedding use the full-resolution
-pixels, exactly as ``DeepFace.represent`` would prepare them. The price is a size floor: dlib's
-HOG (80-px window, one upsampling) sees faces down to about 40 px of the copy, so on a 640-px copy
+640-px copy at a fraction of the cost); alignment runs on pixels where the face keeps at least
+the stored crop's size (ingest decodes no more of a JPEG than that), with deepface's own
+alignment, as ``DeepFace.represent`` would prepare it. The price is a size floor: dlib's HOG
+(80-px window, one upsampling) sees faces down to about 40 px of the copy, so on a 640-px copy
 faces under ~1/16 of the photo's long side are not found (every lfw10 face is far above it; small
 faces in a group photo may not be: raise ``detect_max_side``). On lfw10 upscaled 12x, all that
 full-resolution detection finds below that floor is three spurious low-score boxes.
+
+Only ``deepface.modules`` are imported, never ``deepface.DeepFace``: that module imports
+TensorFlow (~3-6 s, ~500 MB), which neither the Dlib model nor the dlib detector uses.
 """
 
 from __future__ import annotations
