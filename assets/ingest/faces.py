@@ -1,21 +1,27 @@
 """detected_faces and face_embeddings: the expensive steps, each touching only new work."""
 
+import math
 import sys
 import time
-from functools import partial
+from collections.abc import Callable
 
 import numpy as np
 from dagster import AssetExecutionContext, Config, MaterializeResult, asset
 from tqdm import tqdm
 
 from assets.classifier.knownness import l2_normalize, nearest_neighbours
-from assets.ingest.pool import FacePool, PhotoOutcome
+from assets.ingest.pool import PHOTO_PHASES, FacePool, PhaseClock, PhotoOutcome, running_pool, shared_pool
 from resources.artifact_store import ArtifactStore
 from resources.face_engine import FaceEngine
 from resources.image_source import ImageSource
 from resources.kubernetes import gpu_op_tags
 from resources.state_store import StateStore
 from resources.state_store.records import FaceRecord, ImageRecord, ImageStatus, LabelEvent, LabelKind
+
+# Worker start-up (spawn, imports, models: ~1.5 s of CPU each, measured) pays off from about this
+# much work on 2 cores: a photo costs >= 0.25 s of detection, a face ~0.08 s of embedding.
+PARALLEL_FROM_PHOTOS = 16
+PARALLEL_FROM_FACES = 64
 
 
 class BatchConfig(Config):
@@ -42,30 +48,70 @@ def detected_faces(
     todo = len(state_store.images(ImageStatus.NEW))
     bar = progress(todo, "photo")
     started = time.monotonic()
-    with FacePool(face_engine, config.workers if todo > 1 else 1) as pool:
-        while batch := state_store.images(ImageStatus.NEW, limit=config.batch_size):
-            by_id = {image.image_id: image for image in batch}
-            photos = [
-                (image.image_id, partial(image_source.read_verified, image.key, image.image_id)) for image in batch
-            ]
-            for outcome in pool.analyse(photos):
+    pool, started_here = run_pool(face_engine, config.workers, todo, PARALLEL_FROM_PHOTOS)
+    seconds = dict.fromkeys(("read", *PHOTO_PHASES, "store"), 0.0)
+    clock = PhaseClock(seconds)
+    while batch := state_store.images(ImageStatus.NEW, limit=config.batch_size):
+        by_id = {image.image_id: image for image in batch}
+        photos = [
+            (image.image_id, timed(clock, "read", image_source.read_verified, image.key, image.image_id))
+            for image in batch
+        ]
+        for outcome in pool.analyse(photos):
+            for phase, spent in outcome.seconds.items():
+                seconds[phase] += spent
+            with clock("store"):
                 record_outcome(by_id[outcome.image_id], outcome, state_store, artifact_store, counts, context)
-                if bar:
-                    bar.update()
-            rate = counts["photos"] / max(time.monotonic() - started, 1e-9)
-            context.log.info(
-                f"detected_faces: {counts['photos']}/{todo} photos, {counts['faces']} faces, {rate:.2f} photos/s"
-            )
+            if bar:
+                bar.update()
+        rate = counts["photos"] / max(time.monotonic() - started, 1e-9)
+        context.log.info(
+            f"detected_faces: {counts['photos']}/{todo} photos, {counts['faces']} faces, {rate:.2f} photos/s"
+        )
     if bar:
         bar.close()
-    seconds = time.monotonic() - started
+    elapsed = time.monotonic() - started
     return MaterializeResult(
         metadata={
             **counts,
-            "seconds": round(seconds, 2),
-            "photos_per_s": round(counts["photos"] / max(seconds, 1e-9), 3),
+            "seconds": round(elapsed, 2),
+            "photos_per_s": round(counts["photos"] / max(elapsed, 1e-9), 3),
+            **startup_metadata(pool, started_here),
+            **{f"{phase}_s": round(spent, 3) for phase, spent in seconds.items()},
         }
     )
+
+
+def run_pool(engine: FaceEngine, workers: int, todo: int, parallel_from: int) -> tuple[FacePool, bool]:
+    """The pool for a step, and whether the step started it.
+
+    A pool an earlier step of the run started is reused as it is. Otherwise ``workers`` (0: one
+    per core, from ``parallel_from`` items of work; below that, start-up would cost more than the
+    cores save) decides between a new shared pool and the run's own process.
+    """
+    running = running_pool(engine)
+    if running is not None and workers in (0, running.workers):
+        return running, False
+    if todo <= 1 or workers == 1 or (workers == 0 and todo < parallel_from):
+        pool = FacePool(engine, 1)
+        return (pool.start() if todo else pool), True
+    return shared_pool(engine, workers), True
+
+
+def startup_metadata(pool: FacePool, started_here: bool) -> dict:
+    """Start-up this step paid: worker processes it spawned, seconds until the models were loaded."""
+    if not started_here:
+        return {"workers_started": 0, "startup_s": 0.0}
+    spawned = pool.workers if pool.workers > 1 else 0
+    return {"workers_started": spawned, "startup_s": round(pool.wait_until_ready(), 3)}
+
+
+def timed(clock: PhaseClock, phase: str, read: Callable[..., bytes], *args: object) -> Callable[[], bytes]:
+    def call() -> bytes:
+        with clock(phase):
+            return read(*args)
+
+    return call
 
 
 def record_outcome(
@@ -126,16 +172,20 @@ def face_embeddings(
     todo = len(state_store.faces_missing_embedding(space, limit=10**9))
     bar = progress(todo, "face")
     started = time.monotonic()
-    with FacePool(face_engine, config.workers if todo > config.batch_size else 1) as pool:
-        while True:
-            missing = state_store.faces_missing_embedding(space, config.batch_size * pool.workers * 2 + len(failed))
-            missing = [f for f in missing if f.face_id not in failed]
-            if not missing:
-                break
-            chunks, readable = [], []
-            for start in range(0, len(missing), config.batch_size):
+    seconds = {"read": 0.0, "embed": 0.0, "store": 0.0}
+    clock = PhaseClock(seconds)
+    pool, started_here = run_pool(face_engine, config.workers, todo, PARALLEL_FROM_FACES)
+    while True:
+        missing = state_store.faces_missing_embedding(space, config.batch_size * pool.workers * 2 + len(failed))
+        missing = [f for f in missing if f.face_id not in failed]
+        if not missing:
+            break
+        chunks, readable = [], []
+        size = min(config.batch_size, math.ceil(len(missing) / pool.workers))  # every worker gets a share
+        with clock("read"):
+            for start in range(0, len(missing), size):
                 ids, pngs = [], []
-                for face in missing[start : start + config.batch_size]:
+                for face in missing[start : start + size]:
                     try:
                         pngs.append(artifact_store.get(face.aligned_key))
                         ids.append(face.face_id)
@@ -144,21 +194,34 @@ def face_embeddings(
                         context.log.warning(f"face {face.face_id}: aligned crop missing; cannot embed")
                 chunks.append(pngs)
                 readable.append(ids)
-            for ids, (vectors, bad) in zip(readable, pool.embed(chunks), strict=True):
-                good = [face_id for i, face_id in enumerate(ids) if i not in set(bad)]
-                failed.update(face_id for i, face_id in enumerate(ids) if i in set(bad))
-                if good:
-                    state_store.put_embeddings(space, good, vectors)
-                    embedded_ids += good
-                if bar:
-                    bar.update(len(ids))
-            rate = len(embedded_ids) / max(time.monotonic() - started, 1e-9)
-            context.log.info(f"face_embeddings: {len(embedded_ids)}/{todo} faces, {rate:.1f} faces/s")
+        for ids, outcome in zip(readable, pool.embed(chunks), strict=True):
+            seconds["embed"] += outcome.seconds.get("embed", 0.0)
+            bad = set(outcome.bad)
+            good = [face_id for i, face_id in enumerate(ids) if i not in bad]
+            failed.update(face_id for i, face_id in enumerate(ids) if i in bad)
+            if good:
+                with clock("store"):
+                    state_store.put_embeddings(space, good, outcome.vectors)
+                embedded_ids += good
+            if bar:
+                bar.update(len(ids))
+        rate = len(embedded_ids) / max(time.monotonic() - started, 1e-9)
+        context.log.info(f"face_embeddings: {len(embedded_ids)}/{todo} faces, {rate:.1f} faces/s")
     if bar:
         bar.close()
     if embedded_ids:
-        link_new_faces(state_store, space, embedded_ids)
-    return MaterializeResult(metadata={"embedded": len(embedded_ids), "space": space, "failed": len(failed)})
+        with clock("store"):
+            link_new_faces(state_store, space, embedded_ids)
+    return MaterializeResult(
+        metadata={
+            "embedded": len(embedded_ids),
+            "space": space,
+            "failed": len(failed),
+            "seconds": round(time.monotonic() - started, 2),
+            **startup_metadata(pool, started_here),
+            **{f"{phase}_s": round(spent, 3) for phase, spent in seconds.items()},
+        }
+    )
 
 
 def link_new_faces(state_store: StateStore, space: str, new_ids: list[str]) -> None:

@@ -1,12 +1,16 @@
 """deepface behind the FaceEngine interface.
 
 Detection runs on a copy downscaled to ``detect_max_side`` (detectors find the same faces on a
-640-px copy at a fraction of the cost), while alignment and embedding use the full-resolution
-pixels, exactly as ``DeepFace.represent`` would prepare them. The price is a size floor: dlib's
-HOG (80-px window, one upsampling) sees faces down to about 40 px of the copy, so on a 640-px copy
+640-px copy at a fraction of the cost); alignment runs on pixels where the face keeps at least
+the stored crop's size (ingest decodes no more of a JPEG than that), with deepface's own
+alignment, as ``DeepFace.represent`` would prepare it. The price is a size floor: dlib's HOG
+(80-px window, one upsampling) sees faces down to about 40 px of the copy, so on a 640-px copy
 faces under ~1/16 of the photo's long side are not found (every lfw10 face is far above it; small
 faces in a group photo may not be: raise ``detect_max_side``). On lfw10 upscaled 12x, all that
 full-resolution detection finds below that floor is three spurious low-score boxes.
+
+Only ``deepface.modules`` are imported, never ``deepface.DeepFace``: that module imports
+TensorFlow (~3-6 s, ~500 MB), which neither the Dlib model nor the dlib detector uses.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import cv2
 import numpy as np
 from pydantic import PrivateAttr
 
-from resources.face_engine.base import DetectedFace, FaceEngine
+from resources.face_engine.base import FaceEngine, FaceLocation
 from resources.face_engine.weights import provision_weights
 from resources.settings import deepface_home
 
@@ -32,9 +36,7 @@ ALIGN_WORK_SIDE = 512  # above the stored aligned crop (256 px) and every model'
 class DeepFaceEngine(FaceEngine):
     """Loads deepface models once per process; safe to share between threads."""
 
-    detect_max_side: int = 640
     normalization: str = "base"
-    min_face_px: int = 20
     weights_home: str = ""
 
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -58,60 +60,33 @@ class DeepFaceEngine(FaceEngine):
         with self._lock:
             self._models()
 
-    def detect(self, image_bgr: np.ndarray) -> list[DetectedFace]:
-        height, width = image_bgr.shape[:2]
-        scale = min(1.0, self.detect_max_side / max(height, width))
-        small = image_bgr
-        if scale < 1.0:
-            small = cv2.resize(image_bgr, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    def locate(self, copy_bgr: np.ndarray, downscaled: bool) -> list[FaceLocation]:
         # deepface pads by half the size before detecting (4x the pixels). A photo detected at its
         # own size keeps that, so its faces and embeddings are exactly DeepFace.represent's. On a
         # downscaled copy a 1/8 border is enough for faces cut by the edge to fit the detector's
         # window (alignment pads for itself): 4x faster, and on lfw10 it finds the same 103 faces.
-        divisor = 2 if scale == 1.0 else 8
-        pad_y, pad_x = small.shape[0] // divisor, small.shape[1] // divisor
-        padded = cv2.copyMakeBorder(small, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_CONSTANT, value=0)
+        divisor = 8 if downscaled else 2
+        pad_y, pad_x = copy_bgr.shape[0] // divisor, copy_bgr.shape[1] // divisor
+        padded = cv2.copyMakeBorder(copy_bgr, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_CONSTANT, value=0)
         with self._lock:
             detector, _ = self._models()
             regions = detector.detect_faces(padded)
 
-        def to_full(point: tuple[int, int] | None) -> tuple[int, int] | None:
-            if point is None:
-                return None
-            return (round((point[0] - pad_x) / scale), round((point[1] - pad_y) / scale))
+        def unpadded(point: tuple[int, int] | None) -> tuple[int, int] | None:
+            return None if point is None else (point[0] - pad_x, point[1] - pad_y)
 
-        faces = []
-        for region in regions:
-            x = max(0, round((region.x - pad_x) / scale))
-            y = max(0, round((region.y - pad_y) / scale))
-            w = min(width - x, round(region.w / scale))
-            h = min(height - y, round(region.h / scale))
-            if w < self.min_face_px or h < self.min_face_px:
-                continue
-            extracted = self._align(
-                image_bgr, (x, y, w, h), to_full(region.left_eye), to_full(region.right_eye), region.confidence
+        return [
+            FaceLocation(
+                box=(region.x - pad_x, region.y - pad_y, region.w, region.h),
+                left_eye=unpadded(region.left_eye),
+                right_eye=unpadded(region.right_eye),
+                confidence=float(region.confidence or 0.0),
             )
-            if extracted.img.size == 0:
-                continue
-            faces.append(
-                DetectedFace(
-                    box=(x, y, w, h),
-                    confidence=float(region.confidence or 0.0),
-                    aligned=np.ascontiguousarray(extracted.img, dtype=np.uint8),
-                )
-            )
-        faces.sort(key=lambda face: face.box[2] * face.box[3], reverse=True)
-        return faces
+            for region in regions
+        ]
 
-    def _align(
-        self,
-        image_bgr: np.ndarray,
-        box: tuple[int, int, int, int],
-        left_eye: tuple[int, int] | None,
-        right_eye: tuple[int, int] | None,
-        confidence: float | None,
-    ) -> Any:
-        """deepface's alignment on the full-resolution pixels around the face.
+    def align(self, image_bgr: np.ndarray, face: FaceLocation) -> np.ndarray:
+        """deepface's alignment on the pixels around the face.
 
         A face larger than ALIGN_WORK_SIDE is first area-averaged down to it, with the margin
         alignment needs: rotating a 2400-px region of a 12 MP photo costs more than detecting,
@@ -120,7 +95,7 @@ class DeepFaceEngine(FaceEngine):
         from deepface.models.Detector import FacialAreaRegion
         from deepface.modules.detection import extract_face
 
-        x, y, w, h = box
+        (x, y, w, h), left_eye, right_eye = face.box, face.left_eye, face.right_eye
         scale = min(1.0, ALIGN_WORK_SIDE / max(w, h))
         if scale < 1.0:
             left, top = max(0, x - w), max(0, y - h)
@@ -132,8 +107,10 @@ class DeepFaceEngine(FaceEngine):
 
             x, y, w, h = round((x - left) * scale), round((y - top) * scale), round(w * scale), round(h * scale)
             left_eye, right_eye = moved(left_eye), moved(right_eye)
-        region = FacialAreaRegion(x=x, y=y, w=w, h=h, left_eye=left_eye, right_eye=right_eye, confidence=confidence)
-        return extract_face(
+        region = FacialAreaRegion(
+            x=x, y=y, w=w, h=h, left_eye=left_eye, right_eye=right_eye, confidence=face.confidence
+        )
+        extracted = extract_face(
             facial_area=region,
             img=image_bgr,
             align=True,
@@ -142,6 +119,7 @@ class DeepFaceEngine(FaceEngine):
             height_border=0,
             detector_backend=self.detector_backend,
         )
+        return np.ascontiguousarray(extracted.img, dtype=np.uint8)
 
     def embed(self, aligned_faces: Sequence[np.ndarray]) -> np.ndarray:
         from deepface.modules import preprocessing

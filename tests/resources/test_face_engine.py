@@ -53,3 +53,21 @@ def test_large_photo_is_detected_on_a_downscaled_copy_with_the_same_face(engine,
 def test_photo_without_a_face_gives_no_face(engine):
     noise = np.random.default_rng(0).integers(0, 255, size=(300, 300, 3), dtype=np.uint8)
     assert engine.detect(noise) == []
+
+
+def test_a_big_jpeg_is_analysed_from_a_reduced_decode_with_the_same_face(engine, photo):
+    from assets.ingest.pool import ALIGNED_MAX_SIDE, analyse_photo
+
+    small = decode_photo(photo.read_bytes())
+    big = cv2.resize(small, None, fx=12, fy=12, interpolation=cv2.INTER_CUBIC)  # 3000 px, 9 MP
+    data = cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
+    [full] = engine.detect(decode_photo(data))  # detection copy and crop from the full decode
+    outcome = analyse_photo(engine, "big", data)  # from the 1/4-scale DCT decode
+    [face] = outcome.faces
+    assert outcome.size == (3000, 3000)
+    assert np.allclose(face.box, full.box, atol=0.02 * full.box[2])
+    aligned = cv2.imdecode(np.frombuffer(face.aligned_png, np.uint8), cv2.IMREAD_COLOR)
+    assert max(aligned.shape[:2]) == ALIGNED_MAX_SIDE  # as sharp as a crop from full resolution
+    a, b = engine.embed([aligned, full.aligned])
+    assert float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)) > 0.99
+    assert outcome.seconds["decode"] > 0 and outcome.seconds["detect"] > 0
