@@ -4,7 +4,7 @@ same label and rejections and the same people, refuse the same requests, and bot
 the same sequence numbers.
 
 Each example is a fresh SQLite file and a fresh Cosmos database, so 200 examples cover 200
-sequences on each backend (about a minute and a half on two busy cores).
+sequences on each backend (75–110 s on two cores shared with other work).
 """
 
 from __future__ import annotations
