@@ -78,9 +78,17 @@ def train_classifier(store: StateStore, space: str, watermark: int) -> TrainingR
         else:
             metrics.update({"accuracy": None, "held_out_faces": 0})
     metrics["provisional"] = metrics["accuracy"] is None
-    posterior = leave_one_out_posterior(graph, rows, classes, len(persona_ids))
-    metrics["label_check"] = label_check(
-        [face_id for face_id, _ in labeled], classes, names, posterior, oof_proba, oof_rows
+    metrics["label_check"] = (
+        label_check(
+            [face_id for face_id, _ in labeled],
+            classes,
+            names,
+            leave_one_out_posterior(graph, rows, classes, len(persona_ids)),
+            oof_proba,
+            oof_rows,
+        )
+        if len(persona_ids) >= 2
+        else []  # one persona: every label agrees with the only persona there is
     )
     classifier = FaceClassifier(
         weights=weights,
@@ -121,8 +129,6 @@ def label_check(
     the persona does not exist), nor can labels of a one-persona model.
     """
     counts = np.bincount(classes, minlength=len(names))
-    if len(names) < 2:
-        return []
     combined = np.maximum(posterior, 1e-6)
     if len(oof_rows):
         combined[oof_rows] *= oof_proba

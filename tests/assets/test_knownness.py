@@ -67,3 +67,48 @@ def test_calibration_in_one_spread_equals_one_spread_per_hidden_set():
     expected = float(equal_z_threshold(np.concatenate(genuine), np.concatenate(impostor)) * np.exp(-0.1))
     assert threshold == pytest.approx(expected, rel=1e-4)
     assert stats["genuine_kept"] == pytest.approx(float((np.concatenate(genuine) >= expected).mean()))
+
+
+def test_leave_one_out_posterior_equals_spreading_without_each_label(monkeypatch):
+    import assets.classifier.knownness as knownness
+    from assets.classifier.knownness import CLASS_ITERATIONS, leave_one_out_posterior
+
+    unit, person = clusters(people=5, per_person=10, seed=2)
+    rows = np.concatenate([np.flatnonzero(person == p)[:3] for p in range(4)])
+    graph = knn_graph(unit)
+    monkeypatch.setattr(knownness, "LOO_COLUMNS", 5)  # several chunks, a ragged last one
+    posterior = leave_one_out_posterior(graph, rows, person[rows], 4)
+    for i, row in enumerate(rows):
+        seeds = np.zeros((len(unit), 4), dtype=np.float32)
+        others = np.delete(np.arange(len(rows)), i)
+        seeds[rows[others], person[rows[others]]] = 1.0
+        mass = spread(graph, seeds, CLASS_ITERATIONS)[row]
+        np.testing.assert_allclose(posterior[i], mass / mass.sum(), rtol=1e-4, atol=1e-6)
+
+
+def test_one_persona_calibration_keeps_its_held_out_labels_and_rejects_the_other_clusters():
+    unit, person = clusters(people=6, per_person=12, seed=4)
+    rows = np.flatnonzero(person == 0)[:3]
+    graph = knn_graph(unit)
+    threshold, stats = calibrate_threshold(graph, rows, np.zeros(3, dtype=np.int64))
+    seeds = np.zeros(len(unit), dtype=bool)
+    seeds[rows] = True
+    score = spread(graph, seeds)
+    own = np.setdiff1d(np.flatnonzero(person == 0), rows)
+    assert (score[own] >= threshold).mean() >= 0.85
+    assert (score[person != 0] < threshold).mean() >= 0.95
+    assert stats["held_out_genuine"] == 9 and stats["calibration"].startswith("one persona")
+
+
+def test_single_labels_get_a_genuine_estimate_from_their_neighbours():
+    unit, person = clusters(people=6, per_person=12, seed=5)
+    rows = np.array([np.flatnonzero(person == p)[0] for p in range(4)])
+    graph = knn_graph(unit)
+    threshold, stats = calibrate_threshold(graph, rows, person[rows])
+    seeds = np.zeros(len(unit), dtype=bool)
+    seeds[rows] = True
+    score = spread(graph, seeds)
+    known = np.isin(person, range(4)) & ~seeds
+    assert "nearest faces stand in" in stats["calibration"] and stats["held_out_genuine"] == 0
+    assert (score[known] >= threshold).mean() >= 0.9
+    assert (score[np.isin(person, [4, 5])] < threshold).mean() >= 0.9
