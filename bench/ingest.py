@@ -17,7 +17,8 @@ embedding of the same aligned faces, every core busy. ``steady_faces_per_s`` is 
 start-up is paid: faces over the two steps' seconds less start-up. On a machine others share,
 compare those two, not absolute seconds; ``load_average`` says how busy it was (start, end) and
 ``cores_used`` how many cores' worth of CPU our steps got (worker and run-process CPU seconds over
-the steps' seconds).
+the steps' seconds). ``model_share_of_worker_time``: detect + embed seconds over the workers'
+seconds once started, the part of the gap to the limit that is ours, whatever the load.
 ``faces_in_both`` counts baseline faces whose box overlaps one of ours (IoU >= 0.5): face counts
 alone cannot tell a face one side missed from a spurious box the other side found; the baseline's
 boxes that none of ours matches are listed in ``baseline_only`` to be looked at.
@@ -245,7 +246,10 @@ def main() -> None:
         megapixels = megapixels_of(photos)
         ours, limits = ours_between_limits(photos, root / "ours", args.workers)
         baseline = None if args.no_baseline else run_baseline(photos)
-    steady = ours["faces"] / (ours["steps_seconds"] - ours["phases"]["startup"])
+    steady_seconds = ours["steps_seconds"] - ours["phases"]["startup"]
+    steady = ours["faces"] / steady_seconds
+    workers = ours["workers_started"] or 1  # 0: the run did the work in its own process
+    model_seconds = ours["phases"]["detect"] + ours["phases"]["embed"]
     limit = sum(limits) / len(limits)
     figures = {
         "images": len(photos),
@@ -261,6 +265,7 @@ def main() -> None:
         "limit_before_and_after": [round(value, 2) for value in limits],
         "steady_faces_per_s": round(steady, 2),
         "steady_share_of_limit": round(steady / limit, 3),
+        "model_share_of_worker_time": round(model_seconds / (workers * steady_seconds), 3),
         "cores": len(os.sched_getaffinity(0)),
         "load_average": [round(load_at_start, 2), round(os.getloadavg()[0], 2)],
     }

@@ -320,9 +320,11 @@ def shared_pool(engine: FaceEngine, workers: int = 0) -> FacePool:
 
 
 @atexit.register
-def _close_shared_pools() -> None:
+def close_shared_pools() -> None:
+    """Stop the process's shared workers (at exit; or to measure a cold start)."""
     for pool in _shared.values():
         pool.close()
+    _shared.clear()
 
 
 def running_pool(engine: FaceEngine) -> FacePool | None:
