@@ -49,7 +49,8 @@ def detected_faces(
     bar = progress(todo, "photo")
     started = time.monotonic()
     pool, started_here = run_pool(face_engine, config.workers, todo, PARALLEL_FROM_PHOTOS)
-    seconds = dict.fromkeys(("read", *PHOTO_PHASES, "store"), 0.0)
+    seconds = dict.fromkeys(("read", *PHOTO_PHASES, "store", "worker_cpu"), 0.0)
+    cpu = time.process_time()
     clock = PhaseClock(seconds)
     while batch := state_store.images(ImageStatus.NEW, limit=config.batch_size):
         by_id = {image.image_id: image for image in batch}
@@ -78,6 +79,7 @@ def detected_faces(
             "photos_per_s": round(counts["photos"] / max(elapsed, 1e-9), 3),
             **startup_metadata(pool, started_here),
             **{f"{phase}_s": round(spent, 3) for phase, spent in seconds.items()},
+            "run_cpu_s": round(time.process_time() - cpu, 3),
         }
     )
 
@@ -172,7 +174,8 @@ def face_embeddings(
     todo = len(state_store.faces_missing_embedding(space, limit=10**9))
     bar = progress(todo, "face")
     started = time.monotonic()
-    seconds = {"read": 0.0, "embed": 0.0, "store": 0.0}
+    seconds = {"read": 0.0, "embed": 0.0, "store": 0.0, "worker_cpu": 0.0}
+    cpu = time.process_time()
     clock = PhaseClock(seconds)
     pool, started_here = run_pool(face_engine, config.workers, todo, PARALLEL_FROM_FACES)
     while True:
@@ -196,6 +199,7 @@ def face_embeddings(
                 readable.append(ids)
         for ids, outcome in zip(readable, pool.embed(chunks), strict=True):
             seconds["embed"] += outcome.seconds.get("embed", 0.0)
+            seconds["worker_cpu"] += outcome.seconds.get("worker_cpu", 0.0)
             bad = set(outcome.bad)
             good = [face_id for i, face_id in enumerate(ids) if i not in bad]
             failed.update(face_id for i, face_id in enumerate(ids) if i in bad)
@@ -220,6 +224,7 @@ def face_embeddings(
             "seconds": round(time.monotonic() - started, 2),
             **startup_metadata(pool, started_here),
             **{f"{phase}_s": round(spent, 3) for phase, spent in seconds.items()},
+            "run_cpu_s": round(time.process_time() - cpu, 3),
         }
     )
 

@@ -12,6 +12,7 @@ from dagster import DagsterInstance, materialize
 
 from assets.ingest.faces import PARALLEL_FROM_PHOTOS, detected_faces, face_embeddings
 from assets.ingest.photos import raw_images
+from assets.ingest.pool import close_shared_pools
 from bench.harness import local_resources_at
 from bench.sample_library import photos_of
 
@@ -30,6 +31,7 @@ def metadata(result, node: str) -> dict:
 
 
 def test_both_steps_share_one_pool_whose_workers_load_the_models_once(lfw10, weights_home, tmp_path):
+    close_shared_pools()  # an earlier test's run may have left its workers running in this process
     library = library_of(lfw10, tmp_path / "library", PARALLEL_FROM_PHOTOS)
     resources = local_resources_at(tmp_path / "home", library)
     config = {"ops": {name: {"config": {"workers": 2}} for name in ("detected_faces", "face_embeddings")}}
