@@ -13,17 +13,29 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
 
 @contextmanager
 def running_daemon(
-    faceloop_home: Path, library: Path, dagster_home: Path, extra_env: dict[str, str] | None = None
+    faceloop_home: Path,
+    library: Path,
+    dagster_home: Path,
+    extra_env: dict[str, str] | None = None,
+    storage: dict | None = None,
 ) -> Iterator[subprocess.Popen]:
-    """``dagster-daemon run`` on our workspace with the project's instance config (sensors on)."""
+    """``dagster-daemon run`` on our workspace with the project's instance config (sensors on).
+
+    ``storage``: a dagster.yaml ``storage:`` block (e.g. Postgres) instead of SQLite in ``dagster_home``.
+    """
     dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ROOT / "deploy" / "dagster.yaml", dagster_home / "dagster.yaml")
+    if storage is not None:
+        with (dagster_home / "dagster.yaml").open("a") as config:
+            config.write("\n" + yaml.safe_dump({"storage": storage}))
     env = {
         **os.environ,
         "DAGSTER_HOME": str(dagster_home),
