@@ -147,3 +147,33 @@ def test_a_chunk_failing_mid_way_is_retried_alone_and_loses_or_duplicates_nothin
     # The first attempt stored one photo of chunk_1 before it died; the retry did the other three.
     assert summary["detected_faces"]["photos"].value == PEOPLE * PHOTOS_EACH - 1
     assert_same_ingest(snapshot(store), one_step)
+
+
+def test_fanned_out_ingest_runs_chunks_as_parallel_processes_with_dagster_on_postgres(
+    small_library, one_step, postgres_url, tmp_path, monkeypatch
+):
+    import psycopg2
+    import yaml
+    from postgres_server import dagster_storage
+
+    from bench.chunked_ingest import chunk_windows, max_parallel, run_chunked
+
+    dagster_home = tmp_path / "dagster"
+    dagster_home.mkdir()
+    (dagster_home / "dagster.yaml").write_text(yaml.safe_dump({"storage": dagster_storage(postgres_url)}))
+    monkeypatch.setenv("FACELOOP_HOME", str(tmp_path / "home"))  # restored afterwards; run_chunked sets both
+    monkeypatch.setenv("FACELOOP_LIBRARY", str(small_library))
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        result = run_chunked(instance, tmp_path / "home", small_library, photos_per_chunk=3, max_concurrent=2)
+        windows = chunk_windows(instance, result.run_id)
+    assert len(windows) == 4 and max_parallel(windows) == 2  # multiprocess: two chunk processes at once
+    assert_same_ingest(snapshot(SqliteStateStore(path=str(tmp_path / "home" / "state.db"))), one_step)
+    with psycopg2.connect(postgres_url) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT status FROM runs WHERE run_id = %s", (result.run_id,))
+        assert cursor.fetchone() == ("SUCCESS",)
+        cursor.execute(
+            "SELECT COUNT(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = 'STEP_SUCCESS'",
+            (result.run_id,),
+        )
+        assert cursor.fetchone()[0] == 4 + 3  # plan, 4 chunks, finish, raw_images
+    assert not (dagster_home / "history").exists()  # nothing in SQLite
