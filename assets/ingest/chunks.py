@@ -7,14 +7,14 @@
                        ─► ...                   ─┘
 
 Dynamic mapping, not partitions: a chunk is a unit of work for one run, not a slice of the
-library to replay later, so a million-photo backfill is ~4 000 mapped steps in one run instead of
+library to replay later, so a million-photo backfill is ~1 000 mapped steps in one run instead of
 a partition set that grows with the library past Dagster's ~100k-partition limit (ARCHITECTURE.md).
 
 Under ``k8s_job_executor`` each ``ingest_chunk`` is its own pod (a GPU pod when
 ``FACELOOP_GPU_STEPS`` names ``detected_faces`` or ``face_embeddings``, the work it holds), at
 most ``max_concurrent`` at once; locally the in-process executor runs them one after the other on
 one warm worker pool. A chunk that fails is retried alone (``CHUNK_RETRY``); the work it had
-stored before failing stays, because the chunk re-reads which of its photos are still ``new`` and
+stored before failing stays, because a retry re-reads which of its photos are still ``new`` and
 which faces still lack an embedding: rerunning never detects a photo twice or duplicates a face.
 
 The per-photo and per-face work is faces.py's and pool.py's (``run_pool``, ``record_outcome``,
@@ -63,9 +63,11 @@ from resources.face_engine import FaceEngine
 from resources.image_source import ImageSource
 from resources.kubernetes import gpu_op_tags
 from resources.state_store import StateStore
-from resources.state_store.records import ImageRecord, ImageStatus
+from resources.state_store.records import FaceRecord, ImageRecord, ImageStatus
 
-DEFAULT_PHOTOS_PER_CHUNK = 256  # ~1.5 min of a CPU pod's work; 1M photos = ~3 900 steps
+# ~5 min of a 2-core pod at ~3 photos/s: pod start-up (~15 s) stays a few percent, a lost pod
+# costs minutes, and 1M photos are 1 000 steps (ARCHITECTURE.md, "To a million photos").
+DEFAULT_PHOTOS_PER_CHUNK = 1000
 CHUNK_IO = "ingest_chunk_io"
 # A lost pod or a transient store error: try the chunk again, alone, after 10 s, 20 s, 40 s.
 CHUNK_RETRY = RetryPolicy(max_retries=3, delay=10, backoff=Backoff.EXPONENTIAL)
@@ -110,21 +112,31 @@ def split(items: list[str], size: int) -> list[list[str]]:
     return [items[start : start + size] for start in range(0, len(items), size)] or [[]]
 
 
-@op(ins={"raw_images": In(Nothing)}, out=DynamicOut(list, io_manager_key=CHUNK_IO))
+@op(ins={"raw_images": In(Nothing)}, out=DynamicOut(dict, io_manager_key=CHUNK_IO))
 def plan_ingest_chunks(
     context: OpExecutionContext, config: ChunkPlanConfig, state_store: StateStore, face_engine: FaceEngine
 ) -> Iterator[DynamicOutput]:
-    """Photos still to detect, and photos whose faces still lack an embedding, in chunks of image ids."""
-    pending = [image.image_id for image in state_store.images(ImageStatus.NEW)]
-    seen = set(pending)
-    for face in state_store.faces_missing_embedding(face_engine.embedding_space, limit=10**9):
-        if face.image_id not in seen:
-            seen.add(face.image_id)
-            pending.append(face.image_id)
+    """Photos still to detect, and photos whose faces still lack an embedding, in chunks.
+
+    A chunk carries its photos' records (id, key, import label), so its step reads nothing from
+    the store to know its work; photos already detected whose faces lack an embedding (an
+    earlier failure, a new model space) come after them, as ids.
+    """
+    new = {image.image_id: image for image in state_store.images(ImageStatus.NEW)}
+    leftovers = {
+        face.image_id: None
+        for face in state_store.faces_missing_embedding(face_engine.embedding_space, limit=10**9)
+        if face.image_id not in new
+    }
+    pending = [*new, *leftovers]
     chunks = split(pending, config.photos_per_chunk)
     context.log.info(f"ingest: {len(pending)} photos in {len(chunks)} chunks of up to {config.photos_per_chunk}")
     for index, image_ids in enumerate(chunks):
-        yield DynamicOutput(image_ids, mapping_key=f"chunk_{index}")
+        work = {
+            "detect": [[i, new[i].key, new[i].import_persona] for i in image_ids if i in new],
+            "embed_only": [i for i in image_ids if i not in new],
+        }
+        yield DynamicOutput(work, mapping_key=f"chunk_{index}")
 
 
 def chunk_op_tags() -> dict[str, str]:
@@ -136,19 +148,32 @@ def chunk_op_tags() -> dict[str, str]:
 def ingest_chunk(
     context: OpExecutionContext,
     config: BatchConfig,
-    image_ids: list,
+    work: dict,
     image_source: ImageSource,
     state_store: StateStore,
     artifact_store: ArtifactStore,
     face_engine: FaceEngine,
 ) -> dict:
-    """Detect this chunk's photos that are still new, then embed its faces that lack an embedding."""
-    wanted = set(image_ids)
-    images = [image for image in state_store.images(ImageStatus.NEW) if image.image_id in wanted]
+    """Detect this chunk's photos that are still new, then embed its faces that lack an embedding.
+
+    A first attempt takes the plan's word for what is new (no store scan per chunk); a retry or
+    a re-execution asks the store, so what an earlier attempt stored is neither redone nor lost.
+    """
+    images = [ImageRecord(image_id, key, import_persona=persona) for image_id, key, persona in work["detect"]]
+    image_ids = {image.image_id for image in images} | set(work["embed_only"])
+    first_attempt = context.retry_number == 0 and context.run.parent_run_id is None
+    if not first_attempt:
+        still_new = {image.image_id for image in state_store.images(ImageStatus.NEW)}
+        images = [image for image in images if image.image_id in still_new]
     started = time.monotonic()
-    pool, started_here = run_pool(face_engine, config.workers, len(image_ids), PARALLEL_FROM_PHOTOS)
-    detection = detect_photos(context, config, images, pool, image_source, state_store, artifact_store)
-    embedding = embed_faces(context, config, wanted, pool, state_store, artifact_store)
+    pool, started_here = run_pool(face_engine, config.workers, len(images), PARALLEL_FROM_PHOTOS)
+    detection, found = detect_photos(context, config, images, pool, image_source, state_store, artifact_store)
+    if first_attempt and not work["embed_only"]:
+        missing = state_store.faces(found)  # just detected: none has an embedding yet
+    else:
+        space = face_engine.embedding_space
+        missing = [f for f in state_store.faces_missing_embedding(space, limit=10**9) if f.image_id in image_ids]
+    embedding = embed_faces(context, config, missing, pool, state_store, artifact_store)
     summary = {
         **detection,
         **embedding,
@@ -168,12 +193,14 @@ def detect_photos(
     image_source: ImageSource,
     state_store: StateStore,
     artifact_store: ArtifactStore,
-) -> dict:
-    """detected_faces' loop over a given list of photos: each photo's faces stored as it is done."""
+) -> tuple[dict, list[str]]:
+    """detected_faces' loop over a given list of photos, each photo's faces stored as it is done;
+    the counts and phase seconds, and the ids of the faces found (``<image_id>:<index>``)."""
     counts = {"photos": 0, "faces": 0, "no_face": 0, "errors": 0, "import_labels": 0}
     seconds = dict.fromkeys(("read", *PHOTO_PHASES, "store"), 0.0)
     clock = PhaseClock(seconds)
     by_id = {image.image_id: image for image in images}
+    found: list[str] = []
     for start in range(0, len(images), config.batch_size):
         batch = images[start : start + config.batch_size]
         photos = [
@@ -185,20 +212,21 @@ def detect_photos(
                 seconds[phase] += spent
             with clock("store"):
                 record_outcome(by_id[outcome.image_id], outcome, state_store, artifact_store, counts, context)
-    return {**counts, **{f"detect_{phase}_s": round(spent, 3) for phase, spent in seconds.items()}}
+            if outcome.status == ImageStatus.DONE:
+                found += [f"{outcome.image_id}:{index}" for index in range(len(outcome.faces))]
+    return {**counts, **{f"detect_{phase}_s": round(spent, 3) for phase, spent in seconds.items()}}, found
 
 
 def embed_faces(
     context: OpExecutionContext,
     config: BatchConfig,
-    image_ids: set[str],
+    missing: list[FaceRecord],
     pool: FacePool,
     state_store: StateStore,
     artifact_store: ArtifactStore,
 ) -> dict:
-    """face_embeddings' work for the faces of these photos that lack an embedding in the engine's space."""
+    """face_embeddings' work for these faces, in batches spread over the pool's workers."""
     space = pool.engine.embedding_space
-    missing = [f for f in state_store.faces_missing_embedding(space, limit=10**9) if f.image_id in image_ids]
     embedded: list[str] = []
     failed: list[str] = []
     seconds = {"read": 0.0, "embed": 0.0, "store": 0.0}
