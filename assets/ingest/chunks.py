@@ -181,7 +181,7 @@ def ingest_chunk(
         "seconds": round(time.monotonic() - started, 2),
         **startup_metadata(pool, started_here),
     }
-    context.log.info(f"ingest chunk: {summary}")
+    context.log.info(f"ingest chunk: { {k: v for k, v in summary.items() if k != 'embedded_ids'} }")
     return summary
 
 
