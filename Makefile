@@ -10,7 +10,7 @@ DAGSTER_PORT ?= 3000
 APP_PORT ?= 7860
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install weights library browser tools demo test lint bench-accuracy clean
+.PHONY: install weights library browser postgres tools demo test lint bench-accuracy clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
 browser:
 	@test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 
+# The real PostgreSQL server for Dagster's storage in the tests (tests/postgres_server.py starts a
+# throwaway cluster with it): Debian's package, like the browser.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends postgresql)
+
 TOOLS := .venv-tools
 # checkov (the security scan in tests/deploy) pins tabulate<0.10, which conflicts with
 # requirements.lock: it gets its own venv, installed from its own lock.
@@ -57,7 +62,7 @@ demo: weights library $(DAGSTER_HOME)/dagster.yaml
 lint: install
 	$(BIN)/ruff check .
 
-test: install lint browser tools
+test: install lint browser postgres tools
 	$(BIN)/python -m pytest
 
 bench-accuracy: weights

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
@@ -24,13 +26,18 @@ def running_daemon(
     dagster_home: Path,
     extra_env: dict[str, str] | None = None,
     code_root: Path = ROOT,
+    storage: dict | None = None,
 ) -> Iterator[subprocess.Popen]:
     """``dagster-daemon run`` on a checkout's workspace with its instance config (sensors on).
 
-    ``code_root`` is this checkout unless a benchmark runs a baseline's code side by side.
+    ``code_root`` is this checkout unless a benchmark runs a baseline's code side by side;
+    ``storage``: a dagster.yaml ``storage:`` block (e.g. Postgres) instead of SQLite in ``dagster_home``.
     """
     dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(code_root / "deploy" / "dagster.yaml", dagster_home / "dagster.yaml")
+    if storage is not None:
+        with (dagster_home / "dagster.yaml").open("a") as config:
+            config.write("\n" + yaml.safe_dump({"storage": storage}))
     env = {
         **os.environ,
         "DAGSTER_HOME": str(dagster_home),

@@ -228,8 +228,16 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="use the first N photos (sorted)")
     parser.add_argument("--workers", type=int, default=0, help="ours: worker processes (0 = all cores)")
     parser.add_argument("--no-baseline", action="store_true", help="ours and the limit only (quick look)")
+    parser.add_argument(
+        "--chunks", default="", help="e.g. 1,2,4,8: the fanned-out ingest per chunk count (bench.chunked_ingest)"
+    )
+    parser.add_argument("--mirrored", action="store_true", help="with --chunks: add a mirrored copy of each photo")
+    parser.add_argument("--max-concurrent", type=int, default=0, help="with --chunks: step processes (0 = cores)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.chunks:
+        print_by_chunks(args)
+        return
     photos = photos_of(args.images)
     load_at_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="faceloop-ingest-") as tmp:
@@ -278,6 +286,32 @@ def main() -> None:
             "faces_in_both": faces_in_both(ours["boxes"], baseline["boxes"]),
             "baseline_only": baseline_only(ours["boxes"], baseline["boxes"]),
         }
+    print(json.dumps(figures) if args.json else json.dumps(figures, indent=2))
+
+
+def print_by_chunks(args: argparse.Namespace) -> None:
+    """``--chunks``: the same photos through the fanned-out ingest once per chunk count, multiprocess."""
+    from bench.chunked_ingest import by_chunks, with_mirrored
+
+    counts = [int(count) for count in args.chunks.split(",")]
+    with tempfile.TemporaryDirectory(prefix="faceloop-chunks-") as tmp:
+        root = Path(tmp)
+        os.environ.setdefault("DEEPFACE_HOME", str(root / "home"))
+        from resources.face_engine.weights import provision_weights
+
+        provision_weights()
+        photos = photos_of(args.images)[: args.limit or None]
+        if args.mirrored:
+            photos = with_mirrored(photos, root / "mirrored")
+        figures = {
+            "images": len(photos),
+            "executor": "multiprocess",
+            "max_concurrent": args.max_concurrent or len(os.sched_getaffinity(0)),
+            **by_chunks(photos, root, counts, args.max_concurrent),
+        }
+    ones = figures["by_chunks"][str(counts[0])]["images_per_s"]
+    figures["speedup_vs_first"] = {c: round(v["images_per_s"] / ones, 2) for c, v in figures["by_chunks"].items()}
+    figures |= {"cores": len(os.sched_getaffinity(0)), "load_average_1min": round(os.getloadavg()[0], 2)}
     print(json.dumps(figures) if args.json else json.dumps(figures, indent=2))
 
 

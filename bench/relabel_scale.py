@@ -108,7 +108,7 @@ def run_assets(home: Path, names: list[str]) -> dict:
     from assets import ALL_ASSETS, ALL_CHECKS
     from bench.harness import local_resources_at
 
-    selected = [a for a in ALL_ASSETS if a.key.to_user_string() in names]
+    selected = [a for a in ALL_ASSETS if any(key.to_user_string() in names for key in a.keys)]
     checks = ALL_CHECKS if "face_classifier" in names else []
     result = materialize(
         [*selected, *checks],

@@ -14,6 +14,8 @@ Variables (all optional):
 - ``FACELOOP_GPU_NODE_SELECTOR``: JSON object, e.g. ``{"faceloop/pool": "gpu"}``.
 - ``FACELOOP_GPU_TOLERATIONS``: JSON list of Kubernetes tolerations.
 - ``FACELOOP_GPU_IMAGE``: image for GPU steps (default: the code location's image).
+- ``FACELOOP_MAX_STEP_PODS`` (16): ``max_concurrent`` of ``k8s_job_executor``, the most step pods
+  one run has at once (a backfill's ingest chunks queue behind it instead of flooding the cluster).
 - ``FACELOOP_GPU_COUNT`` (1), ``FACELOOP_GPU_CPU`` (2), ``FACELOOP_GPU_MEMORY`` (8Gi): the step
   pod's resources; requests equal limits so a GPU step is never CPU-throttled below its request.
 """
@@ -36,6 +38,7 @@ USER_DEFINED_K8S_CONFIG_KEY = "dagster-k8s/config"  # = dagster_k8s.job.USER_DEF
 # loudly rather than silently train on CPU.
 GPU_CAPABLE_STEPS = frozenset({"detected_faces", "face_embeddings", "face_classifier", "predicted_labels"})
 DEFAULT_GPU_STEPS = "face_classifier"
+DEFAULT_MAX_STEP_PODS = 16
 TOLERATION_FIELDS = frozenset({"key", "operator", "value", "effect", "tolerationSeconds"})
 IMAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
 
@@ -69,8 +72,15 @@ def executor_from_env(
     if name == "k8s":
         from dagster_k8s import k8s_job_executor
 
-        return k8s_job_executor
+        return k8s_job_executor.configured({"max_concurrent": max_step_pods(env)})
     return {"in_process": in_process_executor, "multiprocess": multiprocess_executor}.get(name, default)
+
+
+def max_step_pods(env: Mapping[str, str] | None = None) -> int:
+    raw = _env(env).get("FACELOOP_MAX_STEP_PODS", "").strip() or str(DEFAULT_MAX_STEP_PODS)
+    if not raw.isdigit() or int(raw) < 1:
+        raise KubernetesConfigError(f"FACELOOP_MAX_STEP_PODS={raw!r}; expected a whole number >= 1")
+    return int(raw)
 
 
 def uses_kubernetes_executor(env: Mapping[str, str] | None = None) -> bool:

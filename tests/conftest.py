@@ -21,6 +21,15 @@ def lfw10() -> Path:
 
 
 @pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A real PostgreSQL server for the session (tests/postgres_server.py); its empty database's URL."""
+    from postgres_server import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def weights_home(tmp_path_factory) -> Path:
     """One deepface home for the session, so weights are copied once."""
     home = tmp_path_factory.mktemp("deepface-home")

@@ -27,17 +27,32 @@ VALUES = DEPLOY / "helm" / "values.yaml"
 K8S_VERSION = "1.34"  # schemas bundled by kubernetes-validate; AKS supports this minor (az aks get-versions)
 RELEASE, NAMESPACE = "dagster", "faceloop"  # the README's `helm install dagster ... -n faceloop`
 
-# Loads definitions.defs as a code server would and reports the executor and each step's tags,
-# from the execution plans the run worker builds (what K8sStepHandler reads as step_tags).
-DUMP_STEPS = """
+CHUNK_COUNTS = (1, 4, 16)  # ingest plans resolved for this many chunks
+PLAN_STEP = "ingest_faces.plan_ingest_chunks"
+
+# Loads definitions.defs as a code server would and reports the executor (and its config) and each
+# step's tags, from the execution plans the run worker builds (what K8sStepHandler reads as
+# step_tags). The ingest plan is also resolved as it is once plan_ingest_chunks has yielded N
+# chunks: the step keys the executor then launches, one Job each.
+DUMP_STEPS = f"""
 import json
 from dagster._core.execution.api import create_execution_plan
+from dagster._core.execution.plan.state import KnownExecutionState
 from definitions import defs
-out = {"executors": {}, "steps": {}}
+out = {{"executors": {{}}, "executor_config": {{}}, "steps": {{}}, "chunk_plans": {{}}}}
 for name in ("ingest_job", "retrain_job"):
     job = defs.resolve_job_def(name)
     out["executors"][name] = job.executor_def.name
+    out["executor_config"][name] = job.executor_def.config_schema.resolve_config({{}}).value
     for step in create_execution_plan(job).steps:
+        out["steps"][step.key] = dict(step.tags)
+job = defs.resolve_job_def("ingest_job")
+for count in {CHUNK_COUNTS!r}:
+    chunks = [f"chunk_{{i}}" for i in range(count)]
+    state = KnownExecutionState(dynamic_mappings={{"{PLAN_STEP}": {{"result": chunks}}}})
+    plan = create_execution_plan(job, known_state=state)
+    out["chunk_plans"][count] = [step.key for step in plan.get_all_steps_in_topo_order()]
+    for step in plan.get_all_steps_in_topo_order():
         out["steps"][step.key] = dict(step.tags)
 print("STEPS=" + json.dumps(out))
 """

@@ -26,14 +26,17 @@ def test_dagster_definitions_validate_passes_with_kubernetes_settings(tmp_path, 
 def test_loaded_definitions_carry_exactly_the_configured_gpu_tags(k8s_definitions, tmp_path, values):
     env = k8s_env(tmp_path, values, deployment="local")
     steps = k8s_definitions["steps"]
-    for step in ("face_classifier", "face_embeddings"):
-        assert steps[step][USER_DEFINED_K8S_CONFIG_KEY] == gpu_op_tags(step, env=env)[USER_DEFINED_K8S_CONFIG_KEY]
-    for step in ("raw_images", "detected_faces", "predicted_labels"):
+    # face_embeddings' work runs in the ingest chunk steps (assets/ingest/chunks.py).
+    for step, name in (("face_classifier", "face_classifier"), ("ingest_faces.ingest_chunk[?]", "face_embeddings")):
+        assert steps[step][USER_DEFINED_K8S_CONFIG_KEY] == gpu_op_tags(name, env=env)[USER_DEFINED_K8S_CONFIG_KEY]
+    cpu_steps = ("raw_images", "ingest_faces.plan_ingest_chunks", "ingest_faces.finish_ingest", "predicted_labels")
+    for step in cpu_steps:
         assert USER_DEFINED_K8S_CONFIG_KEY not in steps[step]
 
 
 def test_local_definitions_carry_no_kubernetes_tags():
+    from assets.ingest.chunks import ingest_chunk
     from definitions import defs
 
-    for key in ("face_classifier", "face_embeddings"):
-        assert USER_DEFINED_K8S_CONFIG_KEY not in defs.get_assets_def(key).op.tags
+    assert USER_DEFINED_K8S_CONFIG_KEY not in defs.get_assets_def("face_classifier").op.tags
+    assert USER_DEFINED_K8S_CONFIG_KEY not in ingest_chunk.tags

@@ -21,7 +21,10 @@ def pod_spec(job) -> dict:
     return to_manifest(job)["spec"]["template"]["spec"]
 
 
-@pytest.mark.parametrize(("step", "job_name"), [("face_classifier", "retrain_job"), ("face_embeddings", "ingest_job")])
+# face_embeddings' work runs in the ingest chunk steps (assets/ingest/chunks.py).
+@pytest.mark.parametrize(
+    ("step", "job_name"), [("face_classifier", "retrain_job"), ("ingest_faces.ingest_chunk[chunk_0]", "ingest_job")]
+)
 def test_gpu_step_job_requests_a_gpu_on_the_tainted_gpu_pool(step_job, values, step, job_name):
     env = deployment_env(values)
     spec = pod_spec(step_job(step, job_name))
@@ -33,7 +36,9 @@ def test_gpu_step_job_requests_a_gpu_on_the_tainted_gpu_pool(step_job, values, s
     assert container["image"] == env["FACELOOP_GPU_IMAGE"]
 
 
-@pytest.mark.parametrize("step", ["raw_images", "detected_faces", "predicted_labels"])
+@pytest.mark.parametrize(
+    "step", ["raw_images", "ingest_faces.plan_ingest_chunks", "ingest_faces.finish_ingest", "predicted_labels"]
+)
 def test_cpu_step_job_stays_off_the_gpu_pool_with_the_code_image(step_job, values, step):
     spec = pod_spec(step_job(step, "retrain_job" if step == "predicted_labels" else "ingest_job"))
     (container,) = spec["containers"]
@@ -48,9 +53,9 @@ def user_resources(values) -> dict:
     return deployment["resources"]
 
 
-@pytest.mark.parametrize("step", ["face_classifier", "detected_faces"])
+@pytest.mark.parametrize("step", ["face_classifier", "ingest_faces.ingest_chunk[chunk_0]"])
 def test_every_step_pod_gets_secrets_only_by_reference_and_runs_as_non_root(step_job, step):
-    spec = pod_spec(step_job(step, "ingest_job" if step == "detected_faces" else "retrain_job"))
+    spec = pod_spec(step_job(step, "retrain_job" if step == "face_classifier" else "ingest_job"))
     (container,) = spec["containers"]
     assert {"secretRef": {"name": SECRET}} in container["envFrom"]
     plain = {e["name"] for e in container["env"] if "value" in e}

@@ -22,10 +22,25 @@ def test_local_default_executor_outside_kubernetes():
     )
 
 
+def is_k8s_executor(executor, max_concurrent: int = k.DEFAULT_MAX_STEP_PODS) -> bool:
+    """k8s_job_executor, configured with the step-pod cap."""
+    config = executor.config_schema.resolve_config({}).value["config"]
+    return executor.executor_creation_fn is k8s_job_executor.executor_creation_fn and (
+        config["max_concurrent"] == max_concurrent
+    )
+
+
+def test_max_step_pods_caps_the_k8s_executor_and_rejects_nonsense():
+    assert is_k8s_executor(k.executor_from_env(env={**K8S, "FACELOOP_MAX_STEP_PODS": "40"}), max_concurrent=40)
+    for bad in ("0", "-3", "many"):
+        with pytest.raises(k.KubernetesConfigError, match="FACELOOP_MAX_STEP_PODS"):
+            k.executor_from_env(env={**K8S, "FACELOOP_MAX_STEP_PODS": bad})
+
+
 def test_k8s_executor_when_asked_or_when_azure_runs_in_a_cluster():
-    assert k.executor_from_env(env=K8S) is k8s_job_executor
+    assert is_k8s_executor(k.executor_from_env(env=K8S))
     in_cluster = {"FACELOOP_DEPLOYMENT": "azure", "KUBERNETES_SERVICE_HOST": "10.0.0.1"}
-    assert k.executor_from_env(env=in_cluster) is k8s_job_executor
+    assert is_k8s_executor(k.executor_from_env(env=in_cluster))
     # Azure settings on a laptop (no cluster) keep the local executor.
     assert k.executor_from_env(env={"FACELOOP_DEPLOYMENT": "azure"}) is in_process_executor
     # An explicit choice wins over the in-cluster guess.

@@ -17,8 +17,9 @@ from k8s_specs import DEPLOY, K8S_VERSION, NAMESPACE, deployment_env, to_manifes
 
 STEPS = {
     "raw_images": "ingest_job",
-    "detected_faces": "ingest_job",
-    "face_embeddings": "ingest_job",
+    "ingest_faces.plan_ingest_chunks": "ingest_job",
+    "ingest_faces.ingest_chunk[chunk_0]": "ingest_job",
+    "ingest_faces.finish_ingest": "ingest_job",
     "face_classifier": "retrain_job",
     "face_classifier_classifier_quality_gate": "retrain_job",
     "predicted_labels": "retrain_job",
@@ -92,7 +93,9 @@ def test_schema_validation_rejects_a_malformed_toleration_and_an_unknown_field(s
     not os.environ.get("FACELOOP_TEST_KUBE_CONTEXT"),
     reason="no cluster here: set FACELOOP_TEST_KUBE_CONTEXT to a kubeconfig context to dry-run on a real API server",
 )
-@pytest.mark.parametrize("step", ["face_classifier", "face_embeddings", "detected_faces"])
+@pytest.mark.parametrize(
+    "step", ["face_classifier", "ingest_faces.ingest_chunk[chunk_0]", "ingest_faces.finish_ingest"]
+)
 def test_generated_step_job_passes_server_side_dry_run(step_job, step):
     from kubernetes import client, config
 
