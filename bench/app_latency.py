@@ -90,7 +90,7 @@ def measure(labels: int) -> dict:
 
     from bench.harness import local_resources_at, materialize_all
 
-    with tempfile.TemporaryDirectory(prefix="faceloop-app-latency-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="faceloop-app-latency-", ignore_cleanup_errors=True) as tmp:
         root = Path(tmp)
         home, library = root / "home", root / "library"
         build_library(DEFAULT_DATASET, library, labels_per_person=3)

@@ -126,7 +126,8 @@ def wait_until_idle(instance: DagsterInstance, daemon: subprocess.Popen, settle_
 
 
 def measure(faces: int, batches: int, code_root: Path = ROOT, people: int = 50, per_batch: int = 5) -> dict:
-    with tempfile.TemporaryDirectory(prefix="faceloop-latency-") as tmp:
+    # A code server the daemon started may still be writing its instance files while they go.
+    with tempfile.TemporaryDirectory(prefix="faceloop-latency-", ignore_cleanup_errors=True) as tmp:
         root = Path(tmp)
         library = build_library(root, faces, people)
         store = library["store"]

@@ -16,7 +16,6 @@ import io
 import json
 import re
 import threading
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ MAX_TILES = 300  # per grid; more would make the page slow without helping anyon
 # The open view asks the store this often whether a newer prediction update landed (one small
 # read; nothing is re-rendered unless it did).
 PREDICTIONS_POLL_S = float(os.environ.get("FACELOOP_UI_PREDICTIONS_POLL_S", "1"))
-RECENT_LABEL_S = 600  # "N s after your label" only for a label this recent
+RECENT_LABEL_S = 120  # "N s after your label" only when the update came this soon after it
 FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
 
@@ -339,7 +338,7 @@ def predictions_chip(ctx: AppContext, status: actions.ModelStatus) -> str:
     else:
         mine = [e for e in ctx.state_store.label_events(since=max(0, watermark - 200)) if e.source == "app"]
         lag = update["updated_at"] - mine[-1].created_at if mine and mine[-1].created_at else None
-        recent = lag is not None and time.time() - update["updated_at"] < RECENT_LABEL_S
+        recent = lag is not None and lag < RECENT_LABEL_S
         when = _when(update["updated_at"])
         text = f"predictions updated {lag:.1f} s after your label" if recent else f"predictions {when}"
     return (
