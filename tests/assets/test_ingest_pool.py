@@ -1,7 +1,7 @@
 """One pool of warm workers per run: start-up is paid once, and never for TensorFlow.
 
-Both tests run production's ingest, ``ingest_faces``: here as one chunk, so one step does the
-detection and then the embedding.
+Both tests run production's ingest, ``ingest_faces``, on the in-process executor, as local runs
+and the daemon do.
 """
 
 from __future__ import annotations
@@ -37,9 +37,11 @@ def metadata(result, asset: str) -> dict:
     return {key: value.value for key, value in found.metadata.items()}
 
 
-def test_detection_and_embedding_share_one_pool_whose_workers_load_the_models_once(lfw10, weights_home, tmp_path):
+def test_detection_embedding_and_later_chunks_share_one_pool_whose_workers_load_the_models_once(
+    lfw10, weights_home, tmp_path
+):
     close_shared_pools()  # an earlier test's run may have left its workers running in this process
-    library = library_of(lfw10, tmp_path / "library", PARALLEL_FROM_PHOTOS)
+    library = library_of(lfw10, tmp_path / "library", PARALLEL_FROM_PHOTOS + 2)
     resources = local_resources_at(tmp_path / "home", library)
     chunk_ops = {"plan_ingest_chunks": {"config": {"photos_per_chunk": PARALLEL_FROM_PHOTOS}}}
     chunk_ops["ingest_chunk"] = {"config": {"workers": 2}}
@@ -50,13 +52,16 @@ def test_detection_and_embedding_share_one_pool_whose_workers_load_the_models_on
         run_config={"ops": {"ingest_faces": {"ops": chunk_ops}}},
     )
     assert result.success
-    (chunk,) = result.output_for_node("ingest_faces.ingest_chunk").values()  # one chunk: one step
+    chunks = result.output_for_node("ingest_faces.ingest_chunk")  # in-process: one step after the other
+    first, second = chunks["chunk_0"], chunks["chunk_1"]
     detection, embedding = metadata(result, "detected_faces"), metadata(result, "face_embeddings")
-    assert detection["chunks"] == 1
-    # Models load once per worker, when it starts: the step spawned two, and paid their start-up once.
-    assert chunk["workers_started"] == detection["workers_started"] == 2 and chunk["startup_s"] > 0
-    assert len(chunk["detect_workers"]) == 2 and 0 not in chunk["detect_workers"]
-    assert set(chunk["embed_workers"]) <= set(chunk["detect_workers"])  # the same warm workers embedded
+    # Models load once per worker, when it starts: the first step spawned two and paid their start-up.
+    assert first["workers_started"] == detection["workers_started"] == 2 and first["startup_s"] > 0
+    workers = set(first["detect_workers"])
+    assert len(workers) == 2 and 0 not in workers  # not the run's own process
+    assert set(first["embed_workers"]) <= workers  # the embedding ran on the detection's warm workers
+    assert second["workers_started"] == 0 and second["startup_s"] == 0  # so did the next chunk step
+    assert set(second["detect_workers"]) | set(second["embed_workers"]) <= workers
     assert embedding["embedded"] == detection["faces"] >= PARALLEL_FROM_PHOTOS
     assert detection["detect_detect_s"] > 0 and detection["embed_embed_s"] > 0
 
