@@ -6,8 +6,9 @@ The big library is N distinct photo files on disk (copies of sample photos with 
 comment each, so every one has its own content hash), registered in the store exactly as an
 ingest leaves them (photo record with its real size and mtime, one face, one embedding); building
 it by running deepface on N photos would take most of an hour here and measures nothing new. Then
-the same M real photos are ingested (raw_images -> detected_faces -> face_embeddings) into a fresh
-empty library and into the big one, in this one run.
+the same M real photos are ingested (raw_images -> ingest_faces, production's graph with its
+default chunking: one chunk for M photos) into a fresh empty library and into the big one, in
+this one run.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def build_big_library(library: Path, resources: dict, size: int, samples: list[P
 def ingest_new(library: Path, resources: dict, new_photos: list[Path]) -> float:
     from dagster import DagsterInstance, materialize
 
-    from assets.ingest.faces import detected_faces, face_embeddings
+    from assets.ingest.chunks import ingest_faces
     from assets.ingest.photos import raw_images
 
     target = library / "new"
@@ -63,9 +64,7 @@ def ingest_new(library: Path, resources: dict, new_photos: list[Path]) -> float:
     for photo in new_photos:
         shutil.copyfile(photo, target / photo.name)
     started = time.monotonic()
-    result = materialize(
-        [raw_images, detected_faces, face_embeddings], resources=resources, instance=DagsterInstance.ephemeral()
-    )
+    result = materialize([raw_images, ingest_faces], resources=resources, instance=DagsterInstance.ephemeral())
     seconds = time.monotonic() - started
     if not result.success:
         raise SystemExit("ingest failed")

@@ -17,12 +17,12 @@ one warm worker pool. A chunk that fails is retried alone (``CHUNK_RETRY``); the
 stored before failing stays, because a retry re-reads which of its photos are still ``new`` and
 which faces still lack an embedding: rerunning never detects a photo twice or duplicates a face.
 
-The per-photo and per-face work is faces.py's and pool.py's (``run_pool``, ``record_outcome``,
-``FacePool.analyse``/``embed``, ``link_new_faces``); this module only shapes the graph.
+The per-photo and per-face work is faces.py's and pool.py's (``detect_photos``, ``embed_faces``,
+``run_pool``, ``link_new_faces``, ``FacePool``); this module only shapes the graph. It is the one
+ingest path: definitions, tests and benchmarks all materialize ``ingest_faces``.
 """
 
 import json
-import math
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -51,19 +51,18 @@ from dagster import (
 from assets.ingest.faces import (
     PARALLEL_FROM_PHOTOS,
     BatchConfig,
+    detect_photos,
+    embed_faces,
     link_new_faces,
-    record_outcome,
     run_pool,
     startup_metadata,
-    timed,
 )
-from assets.ingest.pool import PHOTO_PHASES, FacePool, PhaseClock
 from resources.artifact_store import ArtifactStore
 from resources.face_engine import FaceEngine
 from resources.image_source import ImageSource
 from resources.kubernetes import gpu_op_tags
 from resources.state_store import StateStore
-from resources.state_store.records import FaceRecord, ImageRecord, ImageStatus
+from resources.state_store.records import ImageRecord, ImageStatus
 
 # ~5 min of a 2-core pod at ~3 photos/s: pod start-up (~15 s) stays a few percent, a lost pod
 # costs minutes, and 1M photos are 1 000 steps (ARCHITECTURE.md, "To a million photos").
@@ -165,7 +164,7 @@ def ingest_chunk(
     if not first_attempt:
         still_new = {image.image_id for image in state_store.images(ImageStatus.NEW)}
         images = [image for image in images if image.image_id in still_new]
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     pool, started_here = run_pool(face_engine, config.workers, len(images), PARALLEL_FROM_PHOTOS)
     detection, found = detect_photos(context, config, images, pool, image_source, state_store, artifact_store)
     if first_attempt and not work["embed_only"]:
@@ -180,85 +179,10 @@ def ingest_chunk(
         "chunk_photos": len(image_ids),
         "seconds": round(time.monotonic() - started, 2),
         **startup_metadata(pool, started_here),
+        "run_cpu_s": round(time.process_time() - cpu, 3),  # this step's own process; workers' is *_worker_cpu_s
     }
     context.log.info(f"ingest chunk: { {k: v for k, v in summary.items() if k != 'embedded_ids'} }")
     return summary
-
-
-def detect_photos(
-    context: OpExecutionContext,
-    config: BatchConfig,
-    images: list[ImageRecord],
-    pool: FacePool,
-    image_source: ImageSource,
-    state_store: StateStore,
-    artifact_store: ArtifactStore,
-) -> tuple[dict, list[str]]:
-    """detected_faces' loop over a given list of photos, each photo's faces stored as it is done;
-    the counts and phase seconds, and the ids of the faces found (``<image_id>:<index>``)."""
-    counts = {"photos": 0, "faces": 0, "no_face": 0, "errors": 0, "import_labels": 0}
-    seconds = dict.fromkeys(("read", *PHOTO_PHASES, "store"), 0.0)
-    clock = PhaseClock(seconds)
-    by_id = {image.image_id: image for image in images}
-    found: list[str] = []
-    for start in range(0, len(images), config.batch_size):
-        batch = images[start : start + config.batch_size]
-        photos = [
-            (image.image_id, timed(clock, "read", image_source.read_verified, image.key, image.image_id))
-            for image in batch
-        ]
-        for outcome in pool.analyse(photos):
-            for phase, spent in outcome.seconds.items():
-                seconds[phase] += spent
-            with clock("store"):
-                record_outcome(by_id[outcome.image_id], outcome, state_store, artifact_store, counts, context)
-            if outcome.status == ImageStatus.DONE:
-                found += [f"{outcome.image_id}:{index}" for index in range(len(outcome.faces))]
-    return {**counts, **{f"detect_{phase}_s": round(spent, 3) for phase, spent in seconds.items()}}, found
-
-
-def embed_faces(
-    context: OpExecutionContext,
-    config: BatchConfig,
-    missing: list[FaceRecord],
-    pool: FacePool,
-    state_store: StateStore,
-    artifact_store: ArtifactStore,
-) -> dict:
-    """face_embeddings' work for these faces, in batches spread over the pool's workers."""
-    space = pool.engine.embedding_space
-    embedded: list[str] = []
-    failed: list[str] = []
-    seconds = {"read": 0.0, "embed": 0.0, "store": 0.0}
-    clock = PhaseClock(seconds)
-    size = max(1, min(config.batch_size, math.ceil(len(missing) / pool.workers)))
-    batches, readable = [], []
-    with clock("read"):
-        for start in range(0, len(missing), size):
-            ids, pngs = [], []
-            for face in missing[start : start + size]:
-                try:
-                    pngs.append(artifact_store.get(face.aligned_key))
-                    ids.append(face.face_id)
-                except KeyError:
-                    failed.append(face.face_id)
-                    context.log.warning(f"face {face.face_id}: aligned crop missing; cannot embed")
-            batches.append(pngs)
-            readable.append(ids)
-    for ids, outcome in zip(readable, pool.embed(batches), strict=True):
-        seconds["embed"] += outcome.seconds.get("embed", 0.0)
-        bad = set(outcome.bad)
-        good = [face_id for i, face_id in enumerate(ids) if i not in bad]
-        failed += [face_id for i, face_id in enumerate(ids) if i in bad]
-        if good:
-            with clock("store"):
-                state_store.put_embeddings(space, good, outcome.vectors)
-            embedded += good
-    return {
-        "embedded_ids": embedded,
-        "failed": len(failed),
-        **{f"embed_{phase}_s": round(spent, 3) for phase, spent in seconds.items()},
-    }
 
 
 SUMMED = ("photos", "faces", "no_face", "errors", "import_labels", "failed")

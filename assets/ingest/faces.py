@@ -1,27 +1,26 @@
-"""detected_faces and face_embeddings: the expensive steps, each touching only new work."""
+"""The per-photo and per-face work of ingest: detect photos, embed faces, link them into the graph.
+
+``ingest_faces`` (chunks.py) runs these for each chunk of new photos; this module knows nothing
+of chunks, only of a list of photos or faces, the pool that does the model work, and the stores.
+"""
 
 import math
-import sys
-import time
 from collections.abc import Callable
 
 import numpy as np
-from dagster import AssetExecutionContext, Config, MaterializeResult, asset
-from tqdm import tqdm
+from dagster import Config, OpExecutionContext
 
 from assets.classifier.knownness import l2_normalize, nearest_neighbours
 from assets.ingest.pool import PHOTO_PHASES, FacePool, PhaseClock, PhotoOutcome, running_pool, shared_pool
 from resources.artifact_store import ArtifactStore
 from resources.face_engine import FaceEngine
 from resources.image_source import ImageSource
-from resources.kubernetes import gpu_op_tags
 from resources.state_store import StateStore
 from resources.state_store.records import FaceRecord, ImageRecord, ImageStatus, LabelEvent, LabelKind
 
 # Worker start-up (spawn, imports, models: ~1.5 s of CPU each, measured) pays off from about this
-# much work on 2 cores: a photo costs >= 0.25 s of detection, a face ~0.08 s of embedding.
+# many photos on 2 cores (a photo costs >= 0.25 s of detection, a face ~0.08 s of embedding).
 PARALLEL_FROM_PHOTOS = 16
-PARALLEL_FROM_FACES = 64
 
 
 class BatchConfig(Config):
@@ -29,31 +28,28 @@ class BatchConfig(Config):
     workers: int = 0  # worker processes; 0 = one per available core, 1 = in the run's process
 
 
-def progress(total: int, unit: str) -> tqdm | None:
-    """A progress bar for command-line runs; Dagster runs get per-batch log lines instead."""
-    return tqdm(total=total, unit=unit, file=sys.stderr) if sys.stderr.isatty() else None
-
-
-@asset(deps=["raw_images"], group_name="ingest", compute_kind="deepface")
-def detected_faces(
-    context: AssetExecutionContext,
+def detect_photos(
+    context: OpExecutionContext,
     config: BatchConfig,
+    images: list[ImageRecord],
+    pool: FacePool,
     image_source: ImageSource,
     state_store: StateStore,
     artifact_store: ArtifactStore,
-    face_engine: FaceEngine,
-) -> MaterializeResult:
-    """Faces of every photo not processed yet; a photo that fails gets a reason, never the run."""
+) -> tuple[dict, list[str]]:
+    """Faces of these photos, each photo's stored as it is done; a photo that fails gets a reason.
+
+    Returns the counts, phase seconds and workers that did the work, and the ids of the faces
+    found (``<image_id>:<index>``).
+    """
     counts = {"photos": 0, "faces": 0, "no_face": 0, "errors": 0, "import_labels": 0}
-    todo = len(state_store.images(ImageStatus.NEW))
-    bar = progress(todo, "photo")
-    started = time.monotonic()
-    pool, started_here = run_pool(face_engine, config.workers, todo, PARALLEL_FROM_PHOTOS)
     seconds = dict.fromkeys(("read", *PHOTO_PHASES, "store", "worker_cpu"), 0.0)
-    cpu = time.process_time()
     clock = PhaseClock(seconds)
-    while batch := state_store.images(ImageStatus.NEW, limit=config.batch_size):
-        by_id = {image.image_id: image for image in batch}
+    by_id = {image.image_id: image for image in images}
+    found: list[str] = []
+    workers: set[int] = set()
+    for start in range(0, len(images), config.batch_size):
+        batch = images[start : start + config.batch_size]
         photos = [
             (image.image_id, timed(clock, "read", image_source.read_verified, image.key, image.image_id))
             for image in batch
@@ -61,27 +57,61 @@ def detected_faces(
         for outcome in pool.analyse(photos):
             for phase, spent in outcome.seconds.items():
                 seconds[phase] += spent
+            workers.add(outcome.worker)
             with clock("store"):
                 record_outcome(by_id[outcome.image_id], outcome, state_store, artifact_store, counts, context)
-            if bar:
-                bar.update()
-        rate = counts["photos"] / max(time.monotonic() - started, 1e-9)
-        context.log.info(
-            f"detected_faces: {counts['photos']}/{todo} photos, {counts['faces']} faces, {rate:.2f} photos/s"
-        )
-    if bar:
-        bar.close()
-    elapsed = time.monotonic() - started
-    return MaterializeResult(
-        metadata={
-            **counts,
-            "seconds": round(elapsed, 2),
-            "photos_per_s": round(counts["photos"] / max(elapsed, 1e-9), 3),
-            **startup_metadata(pool, started_here),
-            **{f"{phase}_s": round(spent, 3) for phase, spent in seconds.items()},
-            "run_cpu_s": round(time.process_time() - cpu, 3),
-        }
-    )
+            if outcome.status == ImageStatus.DONE:
+                found += [f"{outcome.image_id}:{index}" for index in range(len(outcome.faces))]
+    phases = {f"detect_{phase}_s": round(spent, 3) for phase, spent in seconds.items()}
+    return {**counts, **phases, "detect_workers": sorted(workers)}, found
+
+
+def embed_faces(
+    context: OpExecutionContext,
+    config: BatchConfig,
+    missing: list[FaceRecord],
+    pool: FacePool,
+    state_store: StateStore,
+    artifact_store: ArtifactStore,
+) -> dict:
+    """Embeddings of these faces, in batches spread over the pool's workers; a bad crop is counted, never fatal."""
+    space = pool.engine.embedding_space
+    embedded: list[str] = []
+    failed: list[str] = []
+    workers: set[int] = set()
+    seconds = {"read": 0.0, "embed": 0.0, "store": 0.0, "worker_cpu": 0.0}
+    clock = PhaseClock(seconds)
+    size = max(1, min(config.batch_size, math.ceil(len(missing) / pool.workers)))  # every worker gets a share
+    batches, readable = [], []
+    with clock("read"):
+        for start in range(0, len(missing), size):
+            ids, pngs = [], []
+            for face in missing[start : start + size]:
+                try:
+                    pngs.append(artifact_store.get(face.aligned_key))
+                    ids.append(face.face_id)
+                except KeyError:
+                    failed.append(face.face_id)
+                    context.log.warning(f"face {face.face_id}: aligned crop missing; cannot embed")
+            batches.append(pngs)
+            readable.append(ids)
+    for ids, outcome in zip(readable, pool.embed(batches), strict=True):
+        seconds["embed"] += outcome.seconds.get("embed", 0.0)
+        seconds["worker_cpu"] += outcome.seconds.get("worker_cpu", 0.0)
+        workers.add(outcome.worker)
+        bad = set(outcome.bad)
+        good = [face_id for i, face_id in enumerate(ids) if i not in bad]
+        failed += [face_id for i, face_id in enumerate(ids) if i in bad]
+        if good:
+            with clock("store"):
+                state_store.put_embeddings(space, good, outcome.vectors)
+            embedded += good
+    return {
+        "embedded_ids": embedded,
+        "failed": len(failed),
+        **{f"embed_{phase}_s": round(spent, 3) for phase, spent in seconds.items()},
+        "embed_workers": sorted(workers),
+    }
 
 
 def run_pool(engine: FaceEngine, workers: int, todo: int, parallel_from: int) -> tuple[FacePool, bool]:
@@ -122,7 +152,7 @@ def record_outcome(
     state_store: StateStore,
     artifact_store: ArtifactStore,
     counts: dict,
-    context: AssetExecutionContext,
+    context: OpExecutionContext,
 ) -> None:
     """Artifacts first, then faces + status + import label through the store (rerun-safe on every backend)."""
     counts["photos"] += 1
@@ -152,81 +182,6 @@ def record_outcome(
     )
     counts["faces"] += len(records)
     counts["import_labels"] += len(events)
-
-
-@asset(
-    deps=["detected_faces"],
-    group_name="ingest",
-    compute_kind="deepface",
-    op_tags=gpu_op_tags("face_embeddings"),  # GPU pod on Kubernetes when listed in FACELOOP_GPU_STEPS
-)
-def face_embeddings(
-    context: AssetExecutionContext,
-    config: BatchConfig,
-    state_store: StateStore,
-    artifact_store: ArtifactStore,
-    face_engine: FaceEngine,
-) -> MaterializeResult:
-    """Embeddings for faces that lack one in the configured model's space, in parallel batches."""
-    space = face_engine.embedding_space
-    embedded_ids: list[str] = []
-    failed: set[str] = set()
-    todo = len(state_store.faces_missing_embedding(space, limit=10**9))
-    bar = progress(todo, "face")
-    started = time.monotonic()
-    seconds = {"read": 0.0, "embed": 0.0, "store": 0.0, "worker_cpu": 0.0}
-    cpu = time.process_time()
-    clock = PhaseClock(seconds)
-    pool, started_here = run_pool(face_engine, config.workers, todo, PARALLEL_FROM_FACES)
-    while True:
-        missing = state_store.faces_missing_embedding(space, config.batch_size * pool.workers * 2 + len(failed))
-        missing = [f for f in missing if f.face_id not in failed]
-        if not missing:
-            break
-        chunks, readable = [], []
-        size = min(config.batch_size, math.ceil(len(missing) / pool.workers))  # every worker gets a share
-        with clock("read"):
-            for start in range(0, len(missing), size):
-                ids, pngs = [], []
-                for face in missing[start : start + size]:
-                    try:
-                        pngs.append(artifact_store.get(face.aligned_key))
-                        ids.append(face.face_id)
-                    except KeyError:
-                        failed.add(face.face_id)
-                        context.log.warning(f"face {face.face_id}: aligned crop missing; cannot embed")
-                chunks.append(pngs)
-                readable.append(ids)
-        for ids, outcome in zip(readable, pool.embed(chunks), strict=True):
-            seconds["embed"] += outcome.seconds.get("embed", 0.0)
-            seconds["worker_cpu"] += outcome.seconds.get("worker_cpu", 0.0)
-            bad = set(outcome.bad)
-            good = [face_id for i, face_id in enumerate(ids) if i not in bad]
-            failed.update(face_id for i, face_id in enumerate(ids) if i in bad)
-            if good:
-                with clock("store"):
-                    state_store.put_embeddings(space, good, outcome.vectors)
-                embedded_ids += good
-            if bar:
-                bar.update(len(ids))
-        rate = len(embedded_ids) / max(time.monotonic() - started, 1e-9)
-        context.log.info(f"face_embeddings: {len(embedded_ids)}/{todo} faces, {rate:.1f} faces/s")
-    if bar:
-        bar.close()
-    if embedded_ids:
-        with clock("store"):
-            link_new_faces(state_store, space, embedded_ids)
-    return MaterializeResult(
-        metadata={
-            "embedded": len(embedded_ids),
-            "space": space,
-            "failed": len(failed),
-            "seconds": round(time.monotonic() - started, 2),
-            **startup_metadata(pool, started_here),
-            **{f"{phase}_s": round(spent, 3) for phase, spent in seconds.items()},
-            "run_cpu_s": round(time.process_time() - cpu, 3),
-        }
-    )
 
 
 def link_new_faces(state_store: StateStore, space: str, new_ids: list[str]) -> None:

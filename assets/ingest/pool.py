@@ -2,8 +2,8 @@
 
 Workers are spawned (not forked: the run worker has threads, and TensorFlow does not survive a
 fork) and load the deepface models once, when they start. One pool serves every step of a run
-(``shared_pool``): detected_faces and face_embeddings run in the same process, so the embedding
-step finds the workers already warm instead of paying their start-up again. The caller streams
+(``shared_pool``): a chunk's detection and embedding, and on the in-process executor every chunk
+step of the run, find the workers already warm instead of paying their start-up again. The caller streams
 work in and results out with a bounded number of photos in flight, so memory stays flat however
 large the batch. With one worker, everything runs in the calling process.
 
@@ -56,6 +56,7 @@ class PhotoOutcome:
     size: tuple[int, int] | None = None
     faces: list[FoundFace] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # worker seconds per phase
+    worker: int = 0  # process id of the worker that did it; 0: the run's own process
 
 
 @dataclass
@@ -63,6 +64,7 @@ class EmbedOutcome:
     vectors: np.ndarray
     bad: list[int]  # indexes of crops that could not be decoded
     seconds: dict[str, float] = field(default_factory=dict)
+    worker: int = 0
 
 
 class PhaseClock:
@@ -178,6 +180,7 @@ def _analyse_in_worker(image_id: str, data: bytes) -> PhotoOutcome:
     cpu = time.process_time()
     outcome = analyse_photo(_worker_engine, image_id, data)
     outcome.seconds["worker_cpu"] = time.process_time() - cpu  # CPU it got, whatever others take
+    outcome.worker = os.getpid()
     return outcome
 
 
@@ -185,6 +188,7 @@ def _embed_in_worker(pngs: list[bytes]) -> EmbedOutcome:
     cpu = time.process_time()
     outcome = embed_pngs(_worker_engine, pngs)
     outcome.seconds["worker_cpu"] = time.process_time() - cpu
+    outcome.worker = os.getpid()
     return outcome
 
 

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from dagster import DagsterEventType, DagsterInstance, materialize
 
-from assets.ingest.chunks import ingest_faces, split
-from assets.ingest.faces import detected_faces, face_embeddings
+from assets.ingest.chunks import DEFAULT_PHOTOS_PER_CHUNK, ingest_faces, split
 from assets.ingest.photos import raw_images
 from bench.harness import local_resources_at
 from bench.sample_library import build_library, people_folders, photos_of
@@ -32,27 +31,19 @@ def small_library(lfw10, weights_home, tmp_path_factory) -> Path:
     return library
 
 
-def ingest(home: Path, library: Path, photos_per_chunk: int | None, state_store=None):
-    """One run: the chunked graph with ``photos_per_chunk``, or the one-step assets when None."""
+def ingest(home: Path, library: Path, photos_per_chunk: int, state_store=None):
+    """One run of the production graph, ``ingest_faces``, in chunks of ``photos_per_chunk``."""
     resources = local_resources_at(home, library)
     if state_store is not None:
         resources["state_store"] = state_store
-    if photos_per_chunk is None:
-        assets = [raw_images, detected_faces, face_embeddings]
-        config = {"ops": {name: {"config": {"workers": 1}} for name in ("detected_faces", "face_embeddings")}}
-    else:
-        assets = [raw_images, ingest_faces]
-        config = {
-            "ops": {
-                "ingest_faces": {
-                    "ops": {
-                        "plan_ingest_chunks": {"config": {"photos_per_chunk": photos_per_chunk}},
-                        "ingest_chunk": {"config": {"workers": 1}},
-                    }
-                }
-            }
-        }
-    result = materialize(assets, resources=resources, instance=DagsterInstance.ephemeral(), run_config=config)
+    chunk_ops = {
+        "plan_ingest_chunks": {"config": {"photos_per_chunk": photos_per_chunk}},
+        "ingest_chunk": {"config": {"workers": 1}},
+    }
+    config = {"ops": {"ingest_faces": {"ops": chunk_ops}}}
+    result = materialize(
+        [raw_images, ingest_faces], resources=resources, instance=DagsterInstance.ephemeral(), run_config=config
+    )
     assert result.success
     return result, resources["state_store"]
 
@@ -76,7 +67,9 @@ def snapshot(store) -> dict:
 
 @pytest.fixture(scope="module")
 def one_step(small_library, tmp_path_factory) -> dict:
-    _, store = ingest(tmp_path_factory.mktemp("one-step"), small_library, None)
+    """The reference: every photo in one chunk, so one step detects and embeds them all."""
+    result, store = ingest(tmp_path_factory.mktemp("one-step"), small_library, DEFAULT_PHOTOS_PER_CHUNK)
+    assert chunk_steps(result) == ["ingest_faces.ingest_chunk[chunk_0]"]
     return snapshot(store)
 
 

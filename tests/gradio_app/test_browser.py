@@ -185,7 +185,7 @@ def retrain_and_relabel(home) -> None:
 
     from assets import ALL_ASSETS, ALL_CHECKS
 
-    retrain = [a for a in ALL_ASSETS if a.key.path[-1] in ("face_classifier", "predicted_labels")]
+    retrain = [a for a in ALL_ASSETS if {key.path[-1] for key in a.keys} & {"face_classifier", "predicted_labels"}]
     assert materialize([*retrain, *ALL_CHECKS], resources=home.resources, instance=DagsterInstance.ephemeral()).success
 
 

@@ -11,7 +11,7 @@ from bench.harness import local_resources_at, materialize_all
 from bench.synthetic import fill_store
 from resources.state_store.records import LabelEvent, LabelKind
 
-RETRAIN = [a for a in ALL_ASSETS if a.key.path[-1] in ("face_classifier", "predicted_labels")]
+RETRAIN = [a for a in ALL_ASSETS if {key.path[-1] for key in a.keys} & {"face_classifier", "predicted_labels"}]
 
 
 def test_a_label_written_after_the_sensor_read_the_log_waits_for_the_next_retrain(tmp_path):
