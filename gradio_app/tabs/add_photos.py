@@ -1,0 +1,77 @@
+"""Add photos: from this computer or a web address, into the image source the pipeline ingests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from gradio_app.actions import ActionError
+from gradio_app.page import Page, friendly
+from gradio_app.uploads import UploadResult, add_from_url, add_photos
+from gradio_app.url_fetch import SafeFetcher
+
+
+class AddPhotosTab:
+    name = "add"
+
+    def __init__(self, page: Page):
+        self.page, self.ctx = page, page.ctx
+        self.fetcher = SafeFetcher(self.ctx.fetch_policy)
+        limits = self.ctx.upload_limits
+        with gr.Tab("Add photos", id="add", elem_id="tab-add") as self.tab:
+            gr.Markdown(
+                f"Photos you add here are picked up by the pipeline and show up in **Review** once their "
+                f"faces are found. Up to {limits.max_bytes // (1024 * 1024)} MB per photo; "
+                "JPEG, PNG, WebP, GIF, BMP or TIFF."
+            )
+            with gr.Row(equal_height=False):
+                with gr.Column():
+                    self.files = gr.File(
+                        label="Photos from your computer", file_count="multiple", elem_id="upload-files"
+                    )
+                    self.upload_btn = gr.Button("Add these photos", variant="primary", elem_id="upload-btn")
+                with gr.Column():
+                    self.url_box = gr.Textbox(
+                        label="…or a photo or web page address",
+                        placeholder="https://example.org/team.html",
+                        elem_id="url-box",
+                    )
+                    self.url_btn = gr.Button("Fetch photos", variant="primary", elem_id="url-btn")
+            self.results = gr.Dataframe(
+                headers=["Photo", "Result"], interactive=False, label="What happened", elem_id="upload-results"
+            )
+        self.outputs = [self.results, self.files]
+        self.refresh_inputs: list = []
+        self.follow_outputs: list = []
+        self._wire()
+
+    def refresh(self, values: dict, keep: bool = False) -> dict:
+        return {}
+
+    def _wire(self) -> None:
+        ctx = self.ctx
+
+        @friendly
+        def upload(files):
+            if not files:
+                raise ActionError("choose one or more photos first")
+            batch = []
+            for item in files:
+                path = Path(item if isinstance(item, str) else item.name)
+                with path.open("rb") as handle:  # one byte over the limit is enough to refuse it
+                    batch.append((path.name, handle.read(ctx.upload_limits.max_bytes + 1)))
+            return {self.results: rows(add_photos(ctx.image_source, batch, ctx.upload_limits)), self.files: None}
+
+        @friendly
+        def fetch(url: str):
+            return {self.results: rows(add_from_url(ctx.image_source, url, self.fetcher, ctx.upload_limits))}
+
+        self.upload_btn.click(upload, self.files, self.outputs)
+        self.url_btn.click(fetch, self.url_box, self.outputs)
+        self.url_box.submit(fetch, self.url_box, self.outputs)
+        self.tab.select(lambda: "add", None, self.page.open_tab)
+
+
+def rows(results: list[UploadResult]) -> list[list[str]]:
+    return [[r.name, ("✓ " if r.ok else "✗ ") + r.message] for r in results]

@@ -1,0 +1,150 @@
+"""Review: one face at a time, "Is this Ada?", answered with Y / N / S or another name."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import gradio as gr
+
+from gradio_app import actions
+from gradio_app.actions import ActionError, ReviewItem
+from gradio_app.components import face_grid, grid_value
+from gradio_app.formatting import md
+from gradio_app.page import Page, actor, friendly, persona_choices, target
+
+NOTHING_TO_REVIEW = (
+    "## Nothing to review right now 🎉\nEvery predicted face is labeled, or skipped. "
+    "New predictions arrive after the next retrain; unnamed faces wait in **Unknown faces**."
+)
+
+
+class ReviewTab:
+    name = "review"
+
+    def __init__(self, page: Page):
+        self.page, self.ctx = page, page.ctx
+        with gr.Tab("Review", id="review", elem_id="tab-review") as self.tab:
+            self.state = gr.State({"item": None, "skipped": [], "done": 0})
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=2, min_width=300):
+                    self.face = gr.Image(label="Face", height=240, interactive=False, buttons=[], elem_id="review-face")
+                    self.photo = gr.Image(label="In the photo", height=300, interactive=False, buttons=["fullscreen"])
+                with gr.Column(scale=3, min_width=360):
+                    self._build_card()
+        self.outputs = [self.state, self.face, self.photo, self.question, self.examples, self.other]
+        self.outputs += [self.progress, self.yes_btn, self.no_btn, self.skip_btn]
+        self.refresh_inputs = [self.state]
+        self.follow_outputs: list = []  # the card stays put: it is the question being answered
+        self._wire()
+
+    def _build_card(self) -> None:
+        self.question = gr.Markdown(elem_id="review-question")
+        with gr.Row():
+            self.yes_btn = gr.Button("✓ Yes", variant="primary", elem_id="review-yes")
+            self.no_btn = gr.Button("✗ No", variant="stop", elem_id="review-no")
+            self.skip_btn = gr.Button("Skip", variant="secondary", elem_id="review-skip")
+        gr.HTML(
+            '<p class="fl-keys">Keyboard: <kbd>Y</kbd> yes · <kbd>N</kbd> no · <kbd>S</kbd> skip · '
+            "<kbd>Ctrl</kbd>+<kbd>Z</kbd> undo</p>"
+        )
+        with gr.Row(equal_height=False, elem_classes=["fl-actions"]):
+            self.other = gr.Dropdown(
+                label="It is someone else",
+                info="Pick a person, or type a new name",
+                allow_custom_value=True,
+                scale=3,
+                elem_id="review-other",
+            )
+            self.other_btn = gr.Button("Save", scale=1, elem_id="review-other-save")
+        gr.Markdown("**Faces already labeled as this person**")
+        self.examples = face_grid("review-examples")
+        self.progress = gr.Markdown(elem_id="review-progress")
+
+    # -- views ---------------------------------------------------------------------------------
+    def refresh(self, values: dict) -> dict:
+        return self.show(values[self.state])
+
+    def show(self, state: dict) -> dict:
+        """The first face of the queue (skips left out) as the question on the card."""
+        snap = actions.snapshot(self.ctx.state_store)
+        queue = actions.review_queue(snap, limit=0, skip=state["skipped"])
+        progress = f"**{len(queue)}** face(s) to review · {state['done']} answered in this session"
+        view = {self.other: gr.update(choices=persona_choices(snap), value=None), self.progress: progress}
+        if not queue:
+            disabled = gr.update(interactive=False)
+            return view | {
+                self.state: {**state, "item": None},
+                self.face: None,
+                self.photo: None,
+                self.question: NOTHING_TO_REVIEW,
+                self.examples: grid_value([], selectable=False),
+                self.yes_btn: disabled,
+                self.no_btn: disabled,
+                self.skip_btn: disabled,
+            }
+        item = queue[0]
+        name = snap.name(item.persona_id)
+        examples = self.ctx.tiles(snap, actions.labeled_faces(snap, item.persona_id)[:6])
+        return view | {
+            self.state: {**state, "item": asdict(item)},
+            self.face: self.ctx.face_picture(item.face_id),
+            self.photo: self.ctx.photo_with_box(item.face_id),
+            self.question: question(item, name),
+            self.examples: grid_value(examples, selectable=False, empty="Nobody labeled this person yet."),
+            self.yes_btn: gr.update(value=f"✓ Yes, {name}", interactive=True),
+            self.no_btn: gr.update(interactive=True),
+            self.skip_btn: gr.update(interactive=True),
+        }
+
+    # -- handlers ------------------------------------------------------------------------------
+    def answer(self, state: dict, kind: str, other=None, request: gr.Request | None = None) -> dict:
+        if not state.get("item"):
+            raise ActionError("there is no face to answer; reload the page")
+        item = ReviewItem(**state["item"])
+        if kind == "skip":
+            return self.show({**state, "skipped": [*state["skipped"], item.face_id]})
+        if kind == "other":
+            chosen = target(other)
+            other = chosen.get("persona_id", chosen.get("name"))
+        snap = actions.snapshot(self.ctx.state_store)
+        outcome, seqs = actions.record_answer(self.ctx.state_store, item, kind, other, actor=actor(request))
+        said = {"yes": f"yes, {snap.name(item.persona_id)}", "no": f"not {snap.name(item.persona_id)}"}
+        self.page.record(request, f"“{said.get(outcome, outcome)}”", seqs)
+        if kind == "other":
+            gr.Info(f"Saved as {outcome}")
+        return self.show({**state, "done": state["done"] + 1})
+
+    def _wire(self) -> None:
+        outputs = self.outputs
+
+        @friendly
+        def on_yes(state: dict, request: gr.Request):
+            return self.answer(state, "yes", request=request)
+
+        @friendly
+        def on_no(state: dict, request: gr.Request):
+            return self.answer(state, "no", request=request)
+
+        @friendly
+        def on_skip(state: dict, request: gr.Request):
+            return self.answer(state, "skip", request=request)
+
+        @friendly
+        def on_other(state: dict, other, request: gr.Request):
+            return self.answer(state, "other", other, request)
+
+        self.page.after(self.yes_btn.click(on_yes, self.state, outputs))
+        self.page.after(self.no_btn.click(on_no, self.state, outputs))
+        self.skip_btn.click(on_skip, self.state, outputs)
+        self.page.after(self.other_btn.click(on_other, [self.state, self.other], outputs))
+        self.tab.select(self.show, self.state, outputs).then(lambda: "review", None, self.page.open_tab)
+
+
+def question(item: ReviewItem, name: str) -> str:
+    sure = round(item.confidence * 100)
+    if item.unknown:
+        return (
+            f"## Is this **{md(name)}**?\nFaceLoop does not recognise this face; its best guess is "
+            f"{md(name)} ({sure}% among the people it knows)."
+        )
+    return f"## Is this **{md(name)}**?\nFaceLoop thinks so, {sure}% sure."

@@ -1,0 +1,126 @@
+"""Unknown faces: faces nobody named, in look-alike groups, named a group at a time."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from gradio_app import actions
+from gradio_app.actions import Snapshot
+from gradio_app.components import face_grid, grid_value, selected_ids
+from gradio_app.context import MAX_TILES
+from gradio_app.formatting import faces, md, with_notice
+from gradio_app.page import Page, actor, friendly, keep_selection, mark_selected_js, persona_choices, target
+
+
+class UnknownTab:
+    name = "unknown"
+
+    def __init__(self, page: Page):
+        self.page, self.ctx = page, page.ctx
+        with gr.Tab("Unknown faces", id="unknown", elem_id="tab-unknown") as self.tab:
+            self.clusters = gr.State([])
+            gr.Markdown(
+                "Faces nobody has named, in groups that look alike. Pick a group, leave out faces that do not "
+                "belong (click them), and name the rest at once."
+            )
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=1, min_width=260):
+                    self.covers = gr.Gallery(
+                        label="Groups (largest first)",
+                        columns=3,
+                        height=520,
+                        allow_preview=False,
+                        object_fit="cover",
+                        fit_columns=False,
+                        elem_id="cluster-covers",
+                    )
+                with gr.Column(scale=3, min_width=480):
+                    self.title = gr.Markdown(elem_id="cluster-title")
+                    self.grid = face_grid("cluster-grid")
+                    with gr.Row(equal_height=False, elem_classes=["fl-actions"]):
+                        self.name_dd = gr.Dropdown(
+                            label="Who is this?",
+                            info="Type a new name, or pick a person",
+                            allow_custom_value=True,
+                            elem_id="cluster-name",
+                            scale=3,
+                        )
+                        self.name_btn = gr.Button("Name selected faces", variant="primary", elem_id="cluster-btn")
+            self.index = gr.State(0)
+        self.outputs = [self.clusters, self.covers, self.index, self.title, self.grid, self.name_dd]
+        self.refresh_inputs = [self.index, self.grid]
+        self.follow_outputs = [self.clusters, self.covers, self.index, self.title, self.grid]
+        self._wire()
+
+    def refresh(self, values: dict, keep: bool = False) -> dict:
+        view = self.view(values[self.index])
+        if keep:  # a prediction update keeps the person's selection (the group may have changed)
+            view.pop(self.name_dd)
+            if values[self.grid]:
+                view[self.grid] = keep_selection(view[self.grid], values[self.grid])
+        return view
+
+    def view(self, index: int = 0, notice: str = "") -> dict:
+        snap = actions.snapshot(self.ctx.state_store)
+        clusters = actions.unknown_clusters(self.ctx.state_store, snap, self.ctx.space)
+        view = {self.name_dd: gr.update(choices=persona_choices(snap), value=None)}
+        if not clusters:
+            return view | {
+                self.clusters: [],
+                self.covers: [],
+                self.index: 0,
+                self.title: with_notice("### No unknown faces\nEvery face is labeled or recognised.", notice),
+                self.grid: grid_value([], empty="Nothing to name."),
+            }
+        index = min(max(int(index or 0), 0), len(clusters) - 1)
+        covers = [
+            (cover, faces(len(c.face_ids)))
+            for c in clusters
+            if (cover := self.ctx.thumbnail(c.face_ids[0])) is not None
+        ]
+        cluster = clusters[index]
+        items = [actions.FaceItem(f, None, None, _candidate(snap, f)) for f in cluster.face_ids]
+        tiles = self.ctx.tiles(snap, items[:MAX_TILES], show_name=False)
+        guess = (
+            f" It looks most like **{md(snap.name(cluster.candidate_persona_id))}**."
+            if cluster.candidate_persona_id
+            else ""
+        )
+        title = (
+            f"### Group {index + 1} of {len(clusters)} · {len(cluster.face_ids)} face(s)\n"
+            f"All faces start selected: click the ones that are someone else.{guess}"
+        )
+        return view | {
+            self.clusters: [c.face_ids for c in clusters],
+            self.covers: covers,
+            self.index: index,
+            self.title: with_notice(title, notice),
+            self.grid: grid_value(tiles, selected=[t.face_id for t in tiles]),
+        }
+
+    def _wire(self) -> None:
+        def pick_cluster(event: gr.SelectData):
+            return self.view(event.index)
+
+        @friendly(unchanged=lambda index, *_: self.view(index))
+        def name_group(index, grid, name, request: gr.Request):
+            face_ids = selected_ids(grid)
+            chosen = target(name)
+            persona, seqs = actions.assign_faces(self.ctx.state_store, face_ids, actor=actor(request), **chosen)
+            self.page.record(request, f"named {faces(len(face_ids))} {persona.name}", seqs)
+            return self.view(index, f"✓ Named {len(face_ids)} face(s) {md(persona.name)}.")
+
+        self.covers.select(pick_cluster, None, self.outputs)
+        clicked = self.name_btn.click(
+            name_group,
+            [self.index, self.grid, self.name_dd],
+            self.outputs,
+            js=mark_selected_js("cluster-grid", "naming…"),
+        )
+        self.page.after(clicked)
+        self.tab.select(self.view, self.index, self.outputs).then(lambda: "unknown", None, self.page.open_tab)
+
+
+def _candidate(snap: Snapshot, face_id: str) -> int | None:
+    prediction = snap.open_prediction(face_id)
+    return prediction.candidate_persona_id if prediction else None

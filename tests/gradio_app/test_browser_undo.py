@@ -1,0 +1,80 @@
+# ruff: noqa: F811  (the browser fixtures are imported from test_browser)
+"""Mistakes in a real headless Chromium: a refused click changes nothing on screen, Undo takes
+an action back (merge, delete), and the log only grows. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+from gradio_app import actions
+from resources.state_store.records import LabelKind
+from tests.gradio_app.test_browser import app_url, page, shoot  # noqa: F401  (fixtures)
+
+
+def persona_named(store, name: str) -> int:
+    return next(p.persona_id for p in store.personas() if p.name == name)
+
+
+def pick_person(page, name: str) -> None:
+    page.locator("#persona-pick input").click()
+    page.locator("#persona-pick input").fill(name[:5])
+    page.get_by_role("option", name=name).click()
+    page.wait_for_selector(f"#persona-title h3:text('{name}')")
+
+
+def test_an_empty_save_warns_and_leaves_the_face_on_screen(page, home):
+    question = page.locator("#review-question").inner_text()
+    face = page.locator("#review-face img").get_attribute("src")
+    before = home.store.label_watermark()
+
+    page.click("#review-other-save")
+
+    page.wait_for_selector(".toast-body :text('choose a person')")
+    assert page.locator("#review-question").inner_text() == question
+    assert page.locator("#review-face img").get_attribute("src") == face
+    assert page.locator(".error, :text('Error')").count() == 0  # no red badges in place of the card
+    assert home.store.label_watermark() == before
+    shoot(page, "empty-save")
+    assert page.errors == []
+
+
+def test_a_merge_and_a_delete_are_undone_in_the_browser(page, home):
+    store = home.store
+    blair, powell = persona_named(store, "Tony_Blair"), persona_named(store, "Colin_Powell")
+    blair_faces = {i.face_id for i in actions.labeled_faces(actions.snapshot(store), blair)}
+    page.get_by_role("tab", name="People").click()
+    page.wait_for_selector("#predicted-grid .fl-ready .fl-tile")
+
+    # Merge Tony Blair into Colin Powell, then Undo: both are back with their own faces.
+    pick_person(page, "Tony_Blair")
+    page.locator("#persona-admin").click()
+    page.locator("#merge-into input").click()
+    page.locator("#merge-into input").fill("Colin")
+    page.get_by_role("option", name="Colin_Powell").click()
+    page.click("#merge-btn")
+    page.wait_for_selector("#persona-title :text('Merged')")
+    assert "Tony_Blair" not in page.locator("#persona-table").inner_text()
+    page.wait_for_selector("#undo-btn:text('merged Tony_Blair into Colin_Powell')")
+    shoot(page, "merged")
+    page.click("#undo-btn")
+    page.wait_for_selector(".toast-body :text('Undone')")
+    page.wait_for_function("() => document.querySelector('#persona-table').innerText.includes('Tony_Blair')")
+    snap = actions.snapshot(store)
+    assert {i.face_id for i in actions.labeled_faces(snap, blair)} == blair_faces
+    assert snap.resolve(blair) == blair and snap.resolve(powell) == powell
+    assert [e.kind for e in store.persona_events()][-2:] == [LabelKind.MERGE, LabelKind.UNMERGE]
+    shoot(page, "merge-undone")
+
+    # Delete Tony Blair: unlisted, faces unlabeled; Ctrl+Z brings every label back.
+    pick_person(page, "Tony_Blair")
+    page.click("#delete-btn")
+    page.wait_for_selector("#persona-title :text('Deleted Tony')")
+    assert "Tony_Blair" not in page.locator("#persona-table").inner_text()
+    assert actions.labeled_faces(actions.snapshot(store), blair) == []
+    shoot(page, "deleted")
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("Control+z")
+    page.wait_for_function("() => document.querySelector('#persona-table').innerText.includes('Tony_Blair')")
+    assert {i.face_id for i in actions.labeled_faces(actions.snapshot(store), blair)} == blair_faces
+    removed = [e for e in store.label_events() if e.kind == LabelKind.REMOVE and e.face_id in blair_faces]
+    assert len(removed) == len(blair_faces)  # the log kept the delete; undo appended the labels again
+    shoot(page, "delete-undone")
+    assert page.errors == []
