@@ -164,3 +164,15 @@ def reject_faces(store: StateStore, face_ids: Sequence[str], persona_id: int, ac
 def remove_labels(store: StateStore, face_ids: Sequence[str], actor: str | None = None) -> list[int]:
     """Forget the human label of these faces (the events stay in the log)."""
     return _append(store, face_ids, LabelKind.REMOVE, None, actor)
+
+
+def set_aside(store: StateStore, face_ids: Sequence[str], kind: LabelKind, actor: str | None = None) -> list[int]:
+    """A stranger (someone nobody here knows) or not a face: never asked about or predicted again."""
+    if kind not in (LabelKind.STRANGER, LabelKind.NOT_FACE):
+        raise ActionError(f"{kind} is not a stranger or not-a-face verdict")
+    return _append(store, face_ids, kind, None, actor)
+
+
+def restore_faces(store: StateStore, face_ids: Sequence[str], actor: str | None = None) -> list[int]:
+    """Take back a stranger / not-a-face verdict: the face is open again (a REMOVE lifts it)."""
+    return remove_labels(store, face_ids, actor=actor)

@@ -85,10 +85,11 @@ class FaceCluster:
 
 
 def unknown_face_ids(snap: Snapshot, embedded: Sequence[str]) -> list[str]:
-    """Faces nobody labeled whose prediction is "unknown", or that have no prediction yet."""
+    """Faces nobody labeled (nor called a stranger or no face) whose prediction is "unknown", or
+    that have no prediction yet."""
     out = []
     for face_id in embedded:
-        if snap.label_of(face_id) is not None:
+        if snap.settled(face_id):
             continue
         prediction = snap.open_prediction(face_id)
         if prediction is None or prediction.persona_id is None:

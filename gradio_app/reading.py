@@ -62,9 +62,18 @@ class Snapshot:
         state = self.states.get(face_id)
         return state.persona_id if state else None
 
+    def settled(self, face_id: str) -> bool:
+        """Labeled, or said to be a stranger or no face: nothing to ask about it."""
+        state = self.states.get(face_id)
+        return state is not None and state.settled
+
+    def excluded(self) -> dict[str, LabelKind]:
+        """Faces said to be strangers or no faces, with which."""
+        return {f: s.excluded for f, s in sorted(self.states.items()) if s.excluded is not None}
+
     def open_prediction(self, face_id: str) -> Prediction | None:
-        """The prediction as it stands now: None for labeled faces; a rejected persona becomes unknown."""
-        if self.label_of(face_id) is not None:
+        """The prediction as it stands now: None for settled faces; a rejected persona becomes unknown."""
+        if self.settled(face_id):
             return None
         prediction = self.predictions.get(face_id)
         if prediction is None:

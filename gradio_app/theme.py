@@ -24,7 +24,7 @@ APP_CSS = (
 .fl-tile.fl-pending::after { content: attr(data-state); position: absolute; left: 0; right: 0; bottom: 22px;
   padding: 2px 0; background: rgba(15, 23, 42, .78); color: white; font-size: 12px; font-weight: 600; }
 .fl-top { align-items: center !important; }
-#undo-btn { max-width: 340px; }
+#undo-btn { max-width: 360px; }
 .fl-keys kbd { border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 0 5px; font-size: 12px; }
 """
 )

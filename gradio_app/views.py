@@ -32,7 +32,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
     with gr.Blocks(title="FaceLoop", analytics_enabled=False) as demo:
         with gr.Row(equal_height=False, elem_classes=["fl-top"]):
             header = gr.HTML(elem_id="fl-header")
-            undo_btn = gr.Button("↶ Undo", interactive=False, size="sm", scale=0, min_width=160, elem_id="undo-btn")
+            undo_btn = gr.Button("↶ Undo", interactive=False, size="sm", scale=0, min_width=260, elem_id="undo-btn")
         page = Page(ctx, header, undo_btn, open_tab=gr.State("review"), shown_update=gr.State(None))
         with gr.Tabs(elem_id="fl-tabs"):
             review, people, unknown = ReviewTab(page), PeopleTab(page), UnknownTab(page)

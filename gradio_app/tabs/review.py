@@ -11,6 +11,9 @@ from gradio_app.actions import ActionError, ReviewItem
 from gradio_app.components import face_grid, grid_value
 from gradio_app.formatting import md
 from gradio_app.page import Page, actor, friendly, persona_choices, target
+from resources.state_store.records import LabelKind
+
+SET_ASIDE = {LabelKind.STRANGER.value: "a stranger", LabelKind.NOT_FACE.value: "not a face"}
 
 NOTHING_TO_REVIEW = (
     "## Nothing to review right now 🎉\nEvery predicted face is labeled, or skipped. "
@@ -32,7 +35,8 @@ class ReviewTab:
                 with gr.Column(scale=3, min_width=360):
                     self._build_card()
         self.outputs = [self.state, self.face, self.photo, self.question, self.examples, self.other]
-        self.outputs += [self.progress, self.yes_btn, self.no_btn, self.skip_btn]
+        self.buttons = [self.yes_btn, self.no_btn, self.skip_btn, self.stranger_btn, self.not_face_btn]
+        self.outputs += [self.progress, *self.buttons]
         self.refresh_inputs = [self.state]
         self.follow_outputs: list = []  # the card stays put: it is the question being answered
         self._wire()
@@ -43,9 +47,12 @@ class ReviewTab:
             self.yes_btn = gr.Button("✓ Yes", variant="primary", elem_id="review-yes")
             self.no_btn = gr.Button("✗ No", variant="stop", elem_id="review-no")
             self.skip_btn = gr.Button("Skip", variant="secondary", elem_id="review-skip")
+        with gr.Row():
+            self.stranger_btn = gr.Button("Stranger, don't ask again", size="sm", elem_id="review-stranger")
+            self.not_face_btn = gr.Button("Not a face", size="sm", elem_id="review-not-face")
         gr.HTML(
             '<p class="fl-keys">Keyboard: <kbd>Y</kbd> yes · <kbd>N</kbd> no · <kbd>S</kbd> skip · '
-            "<kbd>Ctrl</kbd>+<kbd>Z</kbd> undo</p>"
+            "<kbd>Ctrl</kbd>+<kbd>Z</kbd> undo · a stranger or no face is never asked about again</p>"
         )
         with gr.Row(equal_height=False, elem_classes=["fl-actions"]):
             self.other = gr.Dropdown(
@@ -71,30 +78,32 @@ class ReviewTab:
         progress = f"**{len(queue)}** face(s) to review · {state['done']} answered in this session"
         view = {self.other: gr.update(choices=persona_choices(snap), value=None), self.progress: progress}
         if not queue:
-            disabled = gr.update(interactive=False)
-            return view | {
-                self.state: {**state, "item": None},
-                self.face: None,
-                self.photo: None,
-                self.question: NOTHING_TO_REVIEW,
-                self.examples: grid_value([], selectable=False),
-                self.yes_btn: disabled,
-                self.no_btn: disabled,
-                self.skip_btn: disabled,
-            }
+            return (
+                view
+                | {
+                    self.state: {**state, "item": None},
+                    self.face: None,
+                    self.photo: None,
+                    self.question: NOTHING_TO_REVIEW,
+                    self.examples: grid_value([], selectable=False),
+                }
+                | {button: gr.update(interactive=False) for button in self.buttons}
+            )
         item = queue[0]
         name = snap.name(item.persona_id)
         examples = self.ctx.tiles(snap, actions.labeled_faces(snap, item.persona_id)[:6])
-        return view | {
-            self.state: {**state, "item": asdict(item)},
-            self.face: self.ctx.face_picture(item.face_id),
-            self.photo: self.ctx.photo_with_box(item.face_id),
-            self.question: question(item, name),
-            self.examples: grid_value(examples, selectable=False, empty="Nobody labeled this person yet."),
-            self.yes_btn: gr.update(value=f"✓ Yes, {name}", interactive=True),
-            self.no_btn: gr.update(interactive=True),
-            self.skip_btn: gr.update(interactive=True),
-        }
+        return (
+            view
+            | {button: gr.update(interactive=True) for button in self.buttons}
+            | {
+                self.state: {**state, "item": asdict(item)},
+                self.face: self.ctx.face_picture(item.face_id),
+                self.photo: self.ctx.photo_with_box(item.face_id),
+                self.question: question(item, name),
+                self.examples: grid_value(examples, selectable=False, empty="Nobody labeled this person yet."),
+                self.yes_btn: gr.update(value=f"✓ Yes, {name}", interactive=True),
+            }
+        )
 
     # -- handlers ------------------------------------------------------------------------------
     def answer(self, state: dict, kind: str, other=None, request: gr.Request | None = None) -> dict:
@@ -106,8 +115,11 @@ class ReviewTab:
         if kind == "other":
             chosen = target(other)
             other = chosen.get("persona_id", chosen.get("name"))
-        snap = actions.snapshot(self.ctx.state_store)
-        outcome, seqs = actions.record_answer(self.ctx.state_store, item, kind, other, actor=actor(request))
+        snap, store = actions.snapshot(self.ctx.state_store), self.ctx.state_store
+        if kind in SET_ASIDE:
+            outcome, seqs = SET_ASIDE[kind], actions.set_aside(store, [item.face_id], LabelKind(kind), actor(request))
+        else:
+            outcome, seqs = actions.record_answer(store, item, kind, other, actor=actor(request))
         said = {"yes": f"yes, {snap.name(item.persona_id)}", "no": f"not {snap.name(item.persona_id)}"}
         self.page.record(request, f"“{said.get(outcome, outcome)}”", seqs)
         if kind == "other":
@@ -130,12 +142,22 @@ class ReviewTab:
             return self.answer(state, "skip", request=request)
 
         @friendly
+        def on_stranger(state: dict, request: gr.Request):
+            return self.answer(state, LabelKind.STRANGER.value, request=request)
+
+        @friendly
+        def on_not_face(state: dict, request: gr.Request):
+            return self.answer(state, LabelKind.NOT_FACE.value, request=request)
+
+        @friendly
         def on_other(state: dict, other, request: gr.Request):
             return self.answer(state, "other", other, request)
 
         self.page.after(self.yes_btn.click(on_yes, self.state, outputs))
         self.page.after(self.no_btn.click(on_no, self.state, outputs))
         self.skip_btn.click(on_skip, self.state, outputs)
+        self.page.after(self.stranger_btn.click(on_stranger, self.state, outputs))
+        self.page.after(self.not_face_btn.click(on_not_face, self.state, outputs))
         self.page.after(self.other_btn.click(on_other, [self.state, self.other], outputs))
         self.tab.select(self.show, self.state, outputs).then(lambda: "review", None, self.page.open_tab)
 

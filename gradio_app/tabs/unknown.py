@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import gradio as gr
 
 from gradio_app import actions
@@ -10,6 +12,7 @@ from gradio_app.components import face_grid, grid_value, selected_ids
 from gradio_app.context import MAX_TILES
 from gradio_app.formatting import faces, md, with_notice
 from gradio_app.page import Page, actor, friendly, keep_selection, mark_selected_js, persona_choices, target
+from resources.state_store.records import LabelKind
 
 
 class UnknownTab:
@@ -46,8 +49,18 @@ class UnknownTab:
                             scale=3,
                         )
                         self.name_btn = gr.Button("Name selected faces", variant="primary", elem_id="cluster-btn")
+                    with gr.Row():
+                        self.stranger_btn = gr.Button(
+                            "Strangers, don't ask again", size="sm", elem_id="cluster-stranger"
+                        )
+                        self.not_face_btn = gr.Button("Not faces", size="sm", elem_id="cluster-not-face")
+                    with gr.Accordion("Strangers and not-faces", open=False, elem_id="set-aside"):
+                        self.aside_title = gr.Markdown(elem_id="set-aside-title")
+                        self.aside_grid = face_grid("set-aside-grid")
+                        self.restore_btn = gr.Button("Restore selected (ask about them again)", elem_id="restore-btn")
             self.index = gr.State(0)
         self.outputs = [self.clusters, self.covers, self.index, self.title, self.grid, self.name_dd]
+        self.outputs += [self.aside_title, self.aside_grid]
         self.refresh_inputs = [self.index, self.grid]
         self.follow_outputs = [self.clusters, self.covers, self.index, self.title, self.grid]
         self._wire()
@@ -55,7 +68,7 @@ class UnknownTab:
     def refresh(self, values: dict, keep: bool = False) -> dict:
         view = self.view(values[self.index])
         if keep:  # a prediction update keeps the person's selection (the group may have changed)
-            view.pop(self.name_dd)
+            view = {c: view[c] for c in self.follow_outputs}
             if values[self.grid]:
                 view[self.grid] = keep_selection(view[self.grid], values[self.grid])
         return view
@@ -63,7 +76,7 @@ class UnknownTab:
     def view(self, index: int = 0, notice: str = "") -> dict:
         snap = actions.snapshot(self.ctx.state_store)
         clusters = actions.unknown_clusters(self.ctx.state_store, snap, self.ctx.space)
-        view = {self.name_dd: gr.update(choices=persona_choices(snap), value=None)}
+        view = {self.name_dd: gr.update(choices=persona_choices(snap), value=None)} | self._set_aside(snap)
         if not clusters:
             return view | {
                 self.clusters: [],
@@ -98,6 +111,20 @@ class UnknownTab:
             self.grid: grid_value(tiles, selected=[t.face_id for t in tiles]),
         }
 
+    def _set_aside(self, snap: Snapshot) -> dict:
+        excluded = snap.excluded()
+        strangers = sum(1 for kind in excluded.values() if kind == LabelKind.STRANGER)
+        items = [actions.FaceItem(f, None) for f in excluded]
+        tiles = [
+            replace(tile, caption="stranger" if excluded[tile.face_id] == LabelKind.STRANGER else "not a face")
+            for tile in self.ctx.tiles(snap, items[:MAX_TILES])
+        ]
+        return {
+            self.aside_title: f"{faces(strangers)} of strangers · {faces(len(excluded) - strangers)} not faces. "
+            "They are never asked about or predicted; restore one to ask again.",
+            self.aside_grid: grid_value(tiles, empty="Nobody was set aside."),
+        }
+
     def _wire(self) -> None:
         def pick_cluster(event: gr.SelectData):
             return self.view(event.index)
@@ -110,6 +137,31 @@ class UnknownTab:
             self.page.record(request, f"named {faces(len(face_ids))} {persona.name}", seqs)
             return self.view(index, f"✓ Named {len(face_ids)} face(s) {md(persona.name)}.")
 
+        def set_aside(kind: LabelKind, said: str):
+            @friendly(unchanged=lambda index, *_: self.view(index))
+            def handler(index, grid, request: gr.Request):
+                face_ids = selected_ids(grid)
+                seqs = actions.set_aside(self.ctx.state_store, face_ids, kind, actor=actor(request))
+                self.page.record(request, f"{faces(len(face_ids))} {said}", seqs)
+                return self.view(index, f"Set aside {faces(len(face_ids))}: {said}.")
+
+            return handler
+
+        @friendly(unchanged=lambda index, *_: self.view(index))
+        def restore(index, grid, request: gr.Request):
+            face_ids = selected_ids(grid)
+            seqs = actions.restore_faces(self.ctx.state_store, face_ids, actor=actor(request))
+            self.page.record(request, f"restored {faces(len(face_ids))}", seqs)
+            return self.view(index, f"Restored {faces(len(face_ids))}: they will be asked about again.")
+
+        for button, kind, said in [
+            (self.stranger_btn, LabelKind.STRANGER, "strangers"),
+            (self.not_face_btn, LabelKind.NOT_FACE, "not faces"),
+        ]:
+            js = mark_selected_js("cluster-grid", said)
+            self.page.after(button.click(set_aside(kind, said), [self.index, self.grid], self.outputs, js=js))
+        js = mark_selected_js("set-aside-grid", "restoring…")
+        self.page.after(self.restore_btn.click(restore, [self.index, self.aside_grid], self.outputs, js=js))
         self.covers.select(pick_cluster, None, self.outputs)
         clicked = self.name_btn.click(
             name_group,

@@ -21,14 +21,14 @@ def pick_person(page, name: str) -> None:
 
 
 def test_an_empty_save_warns_and_leaves_the_face_on_screen(page, home):
-    question = page.locator("#review-question").inner_text()
+    question = page.locator("#review-question h2").inner_text()
     face = page.locator("#review-face img").get_attribute("src")
     before = home.store.label_watermark()
 
     page.click("#review-other-save")
 
     page.wait_for_selector(".toast-body :text('choose a person')")
-    assert page.locator("#review-question").inner_text() == question
+    assert page.locator("#review-question h2").inner_text() == question
     assert page.locator("#review-face img").get_attribute("src") == face
     assert page.locator(".error, :text('Error')").count() == 0  # no red badges in place of the card
     assert home.store.label_watermark() == before
@@ -77,4 +77,36 @@ def test_a_merge_and_a_delete_are_undone_in_the_browser(page, home):
     removed = [e for e in store.label_events() if e.kind == LabelKind.REMOVE and e.face_id in blair_faces]
     assert len(removed) == len(blair_faces)  # the log kept the delete; undo appended the labels again
     shoot(page, "delete-undone")
+    assert page.errors == []
+
+
+def test_a_stranger_is_not_asked_again_even_after_a_retrain(page, home):
+    from tests.gradio_app.test_browser import retrain_and_relabel
+
+    store = home.store
+    shown = actions.review_queue(actions.snapshot(store), limit=1)[0].face_id
+    page.click("#review-stranger")
+    page.wait_for_selector("#review-progress :text('1 answered')")
+    (event,) = [e for e in store.label_events() if e.source == "app"]
+    assert (event.face_id, event.kind, event.persona_id) == (shown, LabelKind.STRANGER, None)
+    assert shown not in {i.face_id for i in actions.review_queue(actions.snapshot(store), limit=0)}
+
+    retrain_and_relabel(home)  # what the label sensor's run does after the verdict
+    assert shown not in store.predictions()  # dropped from the predictions, not re-guessed
+    page.reload()
+    page.wait_for_selector("#review-question h2")
+    assert shown not in {i.face_id for i in actions.review_queue(actions.snapshot(store), limit=0)}
+
+    # Listed with the set-aside faces, and restored from there.
+    page.get_by_role("tab", name="Unknown faces").click()
+    page.wait_for_selector("#cluster-title h3")
+    page.locator("#set-aside").click()
+    tile = page.locator(f'#set-aside-grid .fl-tile[data-id="{shown}"]')
+    tile.wait_for()
+    assert "stranger" in tile.inner_text()
+    shoot(page, "strangers")
+    tile.click()
+    page.click("#restore-btn")
+    page.wait_for_selector("#cluster-title :text('Restored 1 face')")
+    assert not actions.snapshot(store).settled(shown)
     assert page.errors == []
