@@ -61,7 +61,9 @@ class AddPhotosTab:
                 path = Path(item if isinstance(item, str) else item.name)
                 with path.open("rb") as handle:  # one byte over the limit is enough to refuse it
                     batch.append((path.name, handle.read(ctx.upload_limits.max_bytes + 1)))
-            return {self.results: rows(add_photos(ctx.image_source, batch, ctx.upload_limits)), self.files: None}
+            library = {image.image_id: image.key for image in ctx.state_store.images()}
+            results = add_photos(ctx.image_source, batch, ctx.upload_limits, library)
+            return {self.results: rows(results), self.files: None}
 
         @friendly
         def fetch(url: str):
