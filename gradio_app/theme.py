@@ -41,7 +41,7 @@ document.addEventListener('keydown', (event) => {
     return;
   }
   if (event.ctrlKey || event.metaKey || event.altKey || event.repeat || typing) return;
-  const id = {y: 'review-yes', n: 'review-no', s: 'review-skip'}[event.key.toLowerCase()];
+  const id = {y: 'review-yes', n: 'review-no', s: 'review-skip', b: 'review-back'}[event.key.toLowerCase()];
   const button = id && document.getElementById(id);
   if (button && button.offsetParent !== null && !button.disabled) { event.preventDefault(); button.click(); }
 });

@@ -59,13 +59,16 @@ class UndoLog:
             steps = self._steps.get(session or "")
             return steps[-1] if steps else None
 
-    def undo(self, store: StateStore, session: str | None, actor: str | None = None) -> Undone | None:
-        """Undo this session's last step; None when there is nothing to undo."""
+    def undo(
+        self, store: StateStore, session: str | None, actor: str | None = None, seqs: Sequence[int] | None = None
+    ) -> Undone | None:
+        """Undo this session's last step (or the step that logged ``seqs``); None when there is none."""
         with self._lock:
             steps = self._steps.get(session or "")
-            if not steps:
+            matching = [i for i, s in enumerate(steps or []) if seqs is None or s.seqs == tuple(seqs)]
+            if not matching:
                 return None
-            step = steps.pop()
+            step = steps.pop(matching[-1])
         undone, refused = 0, []
         for seq in sorted(step.seqs, reverse=True):
             try:

@@ -10,7 +10,7 @@ from gradio_app import actions
 from gradio_app.actions import ActionError, ReviewItem
 from gradio_app.components import face_grid, grid_value
 from gradio_app.formatting import md
-from gradio_app.page import Page, actor, friendly, persona_choices, target
+from gradio_app.page import Page, actor, friendly, persona_choices, session, target
 from resources.state_store.records import LabelKind
 
 SET_ASIDE = {LabelKind.STRANGER.value: "a stranger", LabelKind.NOT_FACE.value: "not a face"}
@@ -27,7 +27,9 @@ class ReviewTab:
     def __init__(self, page: Page):
         self.page, self.ctx = page, page.ctx
         with gr.Tab("Review", id="review", elem_id="tab-review") as self.tab:
-            self.state = gr.State({"item": None, "skipped": [], "done": 0})
+            self.state = gr.State({"item": None, "skipped": [], "done": 0, "history": []})
+            # Skips outlive a reload: kept in the browser's local storage.
+            self.skips = gr.BrowserState([], storage_key="faceloop-review-skips")
             with gr.Row(equal_height=False):
                 with gr.Column(scale=2, min_width=300):
                     self.face = gr.Image(label="Face", height=240, interactive=False, buttons=[], elem_id="review-face")
@@ -37,7 +39,8 @@ class ReviewTab:
         self.outputs = [self.state, self.face, self.photo, self.question, self.examples, self.other]
         self.buttons = [self.yes_btn, self.no_btn, self.skip_btn, self.stranger_btn, self.not_face_btn]
         self.outputs += [self.progress, *self.buttons]
-        self.refresh_inputs = [self.state]
+        self.outputs += [self.skips, self.back_btn]
+        self.refresh_inputs = [self.state, self.skips]
         self.follow_outputs: list = []  # the card stays put: it is the question being answered
         self._wire()
 
@@ -47,11 +50,12 @@ class ReviewTab:
             self.yes_btn = gr.Button("✓ Yes", variant="primary", elem_id="review-yes")
             self.no_btn = gr.Button("✗ No", variant="stop", elem_id="review-no")
             self.skip_btn = gr.Button("Skip", variant="secondary", elem_id="review-skip")
+            self.back_btn = gr.Button("← Back", variant="secondary", elem_id="review-back", interactive=False)
         with gr.Row():
             self.stranger_btn = gr.Button("Stranger, don't ask again", size="sm", elem_id="review-stranger")
             self.not_face_btn = gr.Button("Not a face", size="sm", elem_id="review-not-face")
         gr.HTML(
-            '<p class="fl-keys">Keyboard: <kbd>Y</kbd> yes · <kbd>N</kbd> no · <kbd>S</kbd> skip · '
+            '<p class="fl-keys">Keyboard: <kbd>Y</kbd> yes · <kbd>N</kbd> no · <kbd>S</kbd> skip · <kbd>B</kbd> back · '
             "<kbd>Ctrl</kbd>+<kbd>Z</kbd> undo · a stranger or no face is never asked about again</p>"
         )
         with gr.Row(equal_height=False, elem_classes=["fl-actions"]):
@@ -69,14 +73,22 @@ class ReviewTab:
 
     # -- views ---------------------------------------------------------------------------------
     def refresh(self, values: dict) -> dict:
-        return self.show(values[self.state])
+        state = values[self.state]
+        skipped = sorted(set(state["skipped"]) | set(values.get(self.skips) or []))
+        return self.show({**state, "skipped": skipped})
 
-    def show(self, state: dict) -> dict:
-        """The first face of the queue (skips left out) as the question on the card."""
+    def show(self, state: dict, first: str | None = None) -> dict:
+        """The first face of the queue (skips left out; ``first`` before all) as the question on the card."""
         snap = actions.snapshot(self.ctx.state_store)
         queue = actions.review_queue(snap, limit=0, skip=state["skipped"])
+        queue.sort(key=lambda item: item.face_id != first)  # stable: the rest keep their order
         progress = f"**{len(queue)}** face(s) to review · {state['done']} answered in this session"
-        view = {self.other: gr.update(choices=persona_choices(snap), value=None), self.progress: progress}
+        view = {
+            self.other: gr.update(choices=persona_choices(snap), value=None),
+            self.progress: progress,
+            self.skips: state["skipped"],
+            self.back_btn: gr.update(interactive=bool(state.get("history"))),
+        }
         if not queue:
             return (
                 view
@@ -110,8 +122,9 @@ class ReviewTab:
         if not state.get("item"):
             raise ActionError("there is no face to answer; reload the page")
         item = ReviewItem(**state["item"])
+        history = [*state.get("history", []), {"face_id": item.face_id, "seqs": []}][-50:]
         if kind == "skip":
-            return self.show({**state, "skipped": [*state["skipped"], item.face_id]})
+            return self.show({**state, "skipped": [*state["skipped"], item.face_id], "history": history})
         if kind == "other":
             chosen = target(other)
             other = chosen.get("persona_id", chosen.get("name"))
@@ -124,7 +137,22 @@ class ReviewTab:
         self.page.record(request, f"“{said.get(outcome, outcome)}”", seqs)
         if kind == "other":
             gr.Info(f"Saved as {outcome}")
-        return self.show({**state, "done": state["done"] + 1})
+        history[-1]["seqs"] = seqs
+        return self.show({**state, "done": state["done"] + 1, "history": history})
+
+    def back(self, state: dict, request: gr.Request | None = None) -> dict:
+        """The face before this one again: a skip is taken back, an answer undone (by its own events)."""
+        if not state.get("history"):
+            raise ActionError("this is the first face of the session")
+        *history, last = state["history"]
+        skipped = [f for f in state["skipped"] if f != last["face_id"]]
+        done = state["done"]
+        if last["seqs"]:
+            undone = self.ctx.undo_log.undo(self.ctx.state_store, session(request), actor(request), last["seqs"])
+            if undone is not None and undone.refused:
+                gr.Warning(undone.message, title="Not undone")
+            done = max(0, done - 1)
+        return self.show({**state, "skipped": skipped, "history": history, "done": done}, first=last["face_id"])
 
     def _wire(self) -> None:
         outputs = self.outputs
@@ -156,10 +184,13 @@ class ReviewTab:
         self.page.after(self.yes_btn.click(on_yes, self.state, outputs))
         self.page.after(self.no_btn.click(on_no, self.state, outputs))
         self.skip_btn.click(on_skip, self.state, outputs)
+        self.page.after(self.back_btn.click(friendly(self.back), self.state, outputs))
         self.page.after(self.stranger_btn.click(on_stranger, self.state, outputs))
         self.page.after(self.not_face_btn.click(on_not_face, self.state, outputs))
         self.page.after(self.other_btn.click(on_other, [self.state, self.other], outputs))
-        self.tab.select(self.show, self.state, outputs).then(lambda: "review", None, self.page.open_tab)
+        self.tab.select(
+            lambda state, skips: self.refresh({self.state: state, self.skips: skips}), [self.state, self.skips], outputs
+        ).then(lambda: "review", None, self.page.open_tab)
 
 
 def question(item: ReviewItem, name: str) -> str:

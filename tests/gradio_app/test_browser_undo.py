@@ -110,3 +110,24 @@ def test_a_stranger_is_not_asked_again_even_after_a_retrain(page, home):
     page.wait_for_selector("#cluster-title :text('Restored 1 face')")
     assert not actions.snapshot(store).settled(shown)
     assert page.errors == []
+
+
+def test_skips_outlive_a_reload_and_back_brings_the_last_face_again(page, home):
+    store = home.store
+    queue = [i.face_id for i in actions.review_queue(actions.snapshot(store), limit=0)]
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("s")
+    page.wait_for_selector(f"#review-progress :text('{len(queue) - 1} face(s) to review')")
+
+    page.reload()
+    page.wait_for_selector(f"#review-progress :text('{len(queue) - 1} face(s) to review')")  # still skipped
+
+    page.click("#review-yes")  # answer the second face, then go back to it: the answer is undone
+    page.wait_for_selector("#review-progress :text('1 answered')")
+    assert actions.snapshot(store).settled(queue[1])
+    page.click("#review-back")
+    page.wait_for_selector("#review-progress :text('0 answered')")
+    assert not actions.snapshot(store).settled(queue[1])
+    assert queue[1] in {i.face_id for i in actions.review_queue(actions.snapshot(store), limit=0)}
+    shoot(page, "review-back")
+    assert page.errors == []
