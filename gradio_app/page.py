@@ -98,9 +98,44 @@ class Page:
             self.undo_btn: gr.update(value=label, interactive=step is not None),
         }
 
-    def after(self, event) -> None:
-        """Chain the header refresh after a handler that changed labels."""
-        event.success(self.header_values, None, self.header_outputs, show_progress="hidden")
+    def labeling(self, trigger: Callable, handler: Callable, inputs, outputs: list, **kwargs) -> None:
+        """Wire a handler that changes labels: its answer carries the header and Undo button too,
+        so they change in the same update as the faces (never a moment behind)."""
+
+        @functools.wraps(handler)
+        def with_header(*args, **kw):
+            result = handler(*args, **kw)
+            request = next((a for a in [*args, *kw.values()] if isinstance(a, gr.Request)), None)
+            header = self.header_values(request)
+            return header if result == gr.skip() else result | header
+
+        trigger(with_header, inputs, [*outputs, *self.header_outputs], **kwargs)
 
     def record(self, request: gr.Request | None, description: str, seqs) -> None:
         self.ctx.undo_log.record(session(request), description, list(seqs))
+
+
+class Tab:
+    """One tab of the page: ``build`` lays it out inside its ``gr.Tab`` and wires its handlers.
+
+    ``outputs`` are what its views render; ``refresh(values)`` re-renders it from the values of
+    ``refresh_inputs`` (after an Undo); with ``keep`` it renders only ``follow_outputs`` and keeps
+    the selection (a newer prediction update; empty for tabs a prediction does not change).
+    """
+
+    name: str  # the tab's id, and what ``Page.open_tab`` holds while it is open
+    title: str
+    outputs: list
+    refresh_inputs: list = []  # noqa: RUF012  (never mutated: each tab assigns its own)
+    follow_outputs: list = []  # noqa: RUF012
+
+    def __init__(self, page: Page):
+        self.page, self.ctx = page, page.ctx
+        with gr.Tab(self.title, id=self.name, elem_id=f"tab-{self.name}") as self.tab:
+            self.build()
+
+    def build(self) -> None:
+        raise NotImplementedError
+
+    def refresh(self, values: dict, keep: bool = False) -> dict:
+        return {}

@@ -7,47 +7,38 @@ from pathlib import Path
 import gradio as gr
 
 from gradio_app.actions import ActionError
-from gradio_app.page import Page, friendly
+from gradio_app.page import Tab, friendly
 from gradio_app.uploads import UploadResult, add_from_url, add_photos
 from gradio_app.url_fetch import SafeFetcher
 
 
-class AddPhotosTab:
-    name = "add"
+class AddPhotosTab(Tab):
+    name, title = "add", "Add photos"
 
-    def __init__(self, page: Page):
-        self.page, self.ctx = page, page.ctx
+    def build(self) -> None:
         self.fetcher = SafeFetcher(self.ctx.fetch_policy)
         limits = self.ctx.upload_limits
-        with gr.Tab("Add photos", id="add", elem_id="tab-add") as self.tab:
-            gr.Markdown(
-                f"Photos you add here are picked up by the pipeline and show up in **Review** once their "
-                f"faces are found. Up to {limits.max_bytes // (1024 * 1024)} MB per photo; "
-                "JPEG, PNG, WebP, GIF, BMP or TIFF."
-            )
-            with gr.Row(equal_height=False):
-                with gr.Column():
-                    self.files = gr.File(
-                        label="Photos from your computer", file_count="multiple", elem_id="upload-files"
-                    )
-                    self.upload_btn = gr.Button("Add these photos", variant="primary", elem_id="upload-btn")
-                with gr.Column():
-                    self.url_box = gr.Textbox(
-                        label="…or a photo or web page address",
-                        placeholder="https://example.org/team.html",
-                        elem_id="url-box",
-                    )
-                    self.url_btn = gr.Button("Fetch photos", variant="primary", elem_id="url-btn")
-            self.results = gr.Dataframe(
-                headers=["Photo", "Result"], interactive=False, label="What happened", elem_id="upload-results"
-            )
+        gr.Markdown(
+            f"Photos you add here are picked up by the pipeline and show up in **Review** once their "
+            f"faces are found. Up to {limits.max_bytes // (1024 * 1024)} MB per photo; "
+            "JPEG, PNG, WebP, GIF, BMP or TIFF."
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column():
+                self.files = gr.File(label="Photos from your computer", file_count="multiple", elem_id="upload-files")
+                self.upload_btn = gr.Button("Add these photos", variant="primary", elem_id="upload-btn")
+            with gr.Column():
+                self.url_box = gr.Textbox(
+                    label="…or a photo or web page address",
+                    placeholder="https://example.org/team.html",
+                    elem_id="url-box",
+                )
+                self.url_btn = gr.Button("Fetch photos", variant="primary", elem_id="url-btn")
+        self.results = gr.Dataframe(
+            headers=["Photo", "Result"], interactive=False, label="What happened", elem_id="upload-results"
+        )
         self.outputs = [self.results, self.files]
-        self.refresh_inputs: list = []
-        self.follow_outputs: list = []
         self._wire()
-
-    def refresh(self, values: dict, keep: bool = False) -> dict:
-        return {}
 
     def _wire(self) -> None:
         ctx = self.ctx

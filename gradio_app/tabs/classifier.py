@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import gradio as gr
 
-from gradio_app.page import Page
+from gradio_app.page import Tab
 from gradio_app.status import page_status, status_markdown
 
 
-class ClassifierTab:
-    name = "status"
+class ClassifierTab(Tab):
+    name, title = "status", "Classifier"
 
-    def __init__(self, page: Page):
-        self.page, self.ctx = page, page.ctx
-        with gr.Tab("Classifier", id="status", elem_id="tab-status") as self.tab:
-            self.status_md = gr.Markdown(elem_id="status-md", elem_classes=["fl-status"])
-            with gr.Row():
-                self.refresh_btn = gr.Button("Refresh", size="sm", scale=0, min_width=120, elem_id="status-refresh")
+    def build(self) -> None:
+        self.status_md = gr.Markdown(elem_id="status-md", elem_classes=["fl-status"])
+        with gr.Row():
+            self.refresh_btn = gr.Button("Refresh", size="sm", scale=0, min_width=120, elem_id="status-refresh")
         self.outputs = [self.status_md]
-        self.refresh_inputs: list = []
         self.follow_outputs = [self.status_md]
-        everything = [*self.outputs, *page.header_outputs]
+        everything = [*self.outputs, *self.page.header_outputs]
         self.refresh_btn.click(self.tick, None, everything)
-        self.tab.select(self.tick, None, everything).then(lambda: "status", None, page.open_tab)
+        self.tab.select(self.tick, None, everything).then(lambda: "status", None, self.page.open_tab)
 
     def refresh(self, values: dict, keep: bool = False) -> dict:
         return {self.status_md: status_markdown(self.ctx)}

@@ -8,20 +8,18 @@ from gradio_app import actions
 from gradio_app.components import face_grid, grid_value, selected_ids
 from gradio_app.context import MAX_TILES
 from gradio_app.formatting import faces, md, with_notice
-from gradio_app.page import Page, actor, friendly, keep_selection, mark_selected_js, persona_choices, target
+from gradio_app.page import Tab, actor, friendly, keep_selection, mark_selected_js, persona_choices, target
 
 
-class PeopleTab:
-    name = "people"
+class PeopleTab(Tab):
+    name, title = "people", "People"
 
-    def __init__(self, page: Page):
-        self.page, self.ctx = page, page.ctx
-        with gr.Tab("People", id="people", elem_id="tab-people") as self.tab:
-            with gr.Row(equal_height=False):
-                with gr.Column(scale=1, min_width=380):
-                    self._build_list()
-                with gr.Column(scale=3, min_width=480):
-                    self._build_faces()
+    def build(self) -> None:
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=380):
+                self._build_list()
+            with gr.Column(scale=3, min_width=480):
+                self._build_faces()
         self.outputs = [self.table, self.pick, self.title, self.predicted, self.labeled]
         self.outputs += [self.merge_dd, self.move_dd, self.move_labeled_dd]
         self.refresh_inputs = [self.pick, self.predicted, self.labeled]
@@ -155,7 +153,9 @@ class PeopleTab:
             (self.move_labeled_btn, self._move, [self.labeled, self.move_labeled_dd], "labeled-grid", "moving…"),
         ]:
             handler = self._labeling(act, to_someone=len(inputs) == 2)
-            self.page.after(button.click(handler, [self.pick, *inputs], outputs, js=mark_selected_js(grid_id, state)))
+            self.page.labeling(
+                button.click, handler, [self.pick, *inputs], outputs, js=mark_selected_js(grid_id, state)
+            )
         self.tab.select(self.view, self.pick, outputs).then(lambda: "people", None, self.page.open_tab)
 
     def _labeling(self, act, to_someone: bool = False):
@@ -234,9 +234,9 @@ class PeopleTab:
 
         self.create_btn.click(do_create, self.new_name, [*outputs, self.new_name])
         self.new_name.submit(do_create, self.new_name, [*outputs, self.new_name])
-        self.page.after(self.rename_btn.click(do_rename, [self.pick, self.rename_box], [*outputs, self.rename_box]))
-        self.page.after(self.merge_btn.click(do_merge, [self.pick, self.merge_dd], outputs))
-        self.page.after(self.delete_btn.click(do_delete, self.pick, outputs))
+        self.page.labeling(self.rename_btn.click, do_rename, [self.pick, self.rename_box], [*outputs, self.rename_box])
+        self.page.labeling(self.merge_btn.click, do_merge, [self.pick, self.merge_dd], outputs)
+        self.page.labeling(self.delete_btn.click, do_delete, self.pick, outputs)
 
 
 def need_persona(persona_id) -> int:

@@ -10,7 +10,7 @@ from gradio_app import actions
 from gradio_app.actions import ActionError, ReviewItem
 from gradio_app.components import face_grid, grid_value
 from gradio_app.formatting import md
-from gradio_app.page import Page, actor, friendly, persona_choices, session, target
+from gradio_app.page import Tab, actor, friendly, persona_choices, session, target
 from resources.state_store.records import LabelKind
 
 SET_ASIDE = {LabelKind.STRANGER.value: "a stranger", LabelKind.NOT_FACE.value: "not a face"}
@@ -21,27 +21,25 @@ NOTHING_TO_REVIEW = (
 )
 
 
-class ReviewTab:
-    name = "review"
+class ReviewTab(Tab):
+    name, title = "review", "Review"
 
-    def __init__(self, page: Page):
-        self.page, self.ctx = page, page.ctx
-        with gr.Tab("Review", id="review", elem_id="tab-review") as self.tab:
-            self.state = gr.State({"item": None, "skipped": [], "done": 0, "history": []})
-            # Skips outlive a reload: kept in the browser's local storage.
-            self.skips = gr.BrowserState([], storage_key="faceloop-review-skips")
-            with gr.Row(equal_height=False):
-                with gr.Column(scale=2, min_width=300):
-                    self.face = gr.Image(label="Face", height=240, interactive=False, buttons=[], elem_id="review-face")
-                    self.photo = gr.Image(label="In the photo", height=300, interactive=False, buttons=["fullscreen"])
-                with gr.Column(scale=3, min_width=360):
-                    self._build_card()
+    def build(self) -> None:
+        self.state = gr.State({"item": None, "skipped": [], "done": 0, "history": []})
+        # Skips outlive a reload: kept in the browser's local storage.
+        self.skips = gr.BrowserState([], storage_key="faceloop-review-skips")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=300):
+                self.face = gr.Image(label="Face", height=240, interactive=False, buttons=[], elem_id="review-face")
+                self.photo = gr.Image(label="In the photo", height=300, interactive=False, buttons=["fullscreen"])
+            with gr.Column(scale=3, min_width=360):
+                self._build_card()
         self.outputs = [self.state, self.face, self.photo, self.question, self.examples, self.other]
         self.buttons = [self.yes_btn, self.no_btn, self.skip_btn, self.stranger_btn, self.not_face_btn]
         self.outputs += [self.progress, *self.buttons]
         self.outputs += [self.skips, self.back_btn]
         self.refresh_inputs = [self.state, self.skips]
-        self.follow_outputs: list = []  # the card stays put: it is the question being answered
+        # No follow_outputs: the card stays put when predictions change (it is the question being answered).
         self._wire()
 
     def _build_card(self) -> None:
@@ -181,13 +179,13 @@ class ReviewTab:
         def on_other(state: dict, other, request: gr.Request):
             return self.answer(state, "other", other, request)
 
-        self.page.after(self.yes_btn.click(on_yes, self.state, outputs))
-        self.page.after(self.no_btn.click(on_no, self.state, outputs))
+        self.page.labeling(self.yes_btn.click, on_yes, self.state, outputs)
+        self.page.labeling(self.no_btn.click, on_no, self.state, outputs)
         self.skip_btn.click(on_skip, self.state, outputs)
-        self.page.after(self.back_btn.click(friendly(self.back), self.state, outputs))
-        self.page.after(self.stranger_btn.click(on_stranger, self.state, outputs))
-        self.page.after(self.not_face_btn.click(on_not_face, self.state, outputs))
-        self.page.after(self.other_btn.click(on_other, [self.state, self.other], outputs))
+        self.page.labeling(self.back_btn.click, friendly(self.back), self.state, outputs)
+        self.page.labeling(self.stranger_btn.click, on_stranger, self.state, outputs)
+        self.page.labeling(self.not_face_btn.click, on_not_face, self.state, outputs)
+        self.page.labeling(self.other_btn.click, on_other, [self.state, self.other], outputs)
         self.tab.select(
             lambda state, skips: self.refresh({self.state: state, self.skips: skips}), [self.state, self.skips], outputs
         ).then(lambda: "review", None, self.page.open_tab)

@@ -11,34 +11,27 @@ from gradio_app import actions
 from gradio_app.actions import ActionError, FoundFace, Snapshot
 from gradio_app.components import Tile, face_grid, grid_value
 from gradio_app.formatting import md
-from gradio_app.page import Page, friendly
+from gradio_app.page import Tab, friendly
 
 
-class SimilarTab:
-    name = "similar"
+class SimilarTab(Tab):
+    name, title = "similar", "Find similar"
 
-    def __init__(self, page: Page):
-        self.page, self.ctx = page, page.ctx
-        with gr.Tab("Find similar", id="similar", elem_id="tab-similar") as self.tab:
-            with gr.Row(equal_height=False):
-                with gr.Column(scale=2):
-                    self.query = gr.Image(
-                        label="Drop a photo", type="filepath", sources=["upload", "clipboard"], elem_id="query"
-                    )
-                    self.find_btn = gr.Button("Who is this?", variant="primary", elem_id="find-btn")
-                with gr.Column(scale=3):
-                    self.found_image = gr.AnnotatedImage(label="Faces found", height=420, elem_id="found-image")
-                    self.found_text = gr.Markdown(elem_id="found-text")
-            gr.Markdown("#### Nearest labeled faces")
-            self.neighbours = face_grid("neighbours-grid", grid_value([], selectable=False))
+    def build(self) -> None:
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2):
+                self.query = gr.Image(
+                    label="Drop a photo", type="filepath", sources=["upload", "clipboard"], elem_id="query"
+                )
+                self.find_btn = gr.Button("Who is this?", variant="primary", elem_id="find-btn")
+            with gr.Column(scale=3):
+                self.found_image = gr.AnnotatedImage(label="Faces found", height=420, elem_id="found-image")
+                self.found_text = gr.Markdown(elem_id="found-text")
+        gr.Markdown("#### Nearest labeled faces")
+        self.neighbours = face_grid("neighbours-grid", grid_value([], selectable=False))
         self.outputs = [self.found_image, self.found_text, self.neighbours]
-        self.refresh_inputs: list = []
-        self.follow_outputs: list = []
         self.find_btn.click(self.find, self.query, self.outputs)
         self.tab.select(lambda: "similar", None, self.page.open_tab)
-
-    def refresh(self, values: dict, keep: bool = False) -> dict:
-        return {}
 
     @friendly
     def find(self, path) -> dict:

@@ -11,54 +11,50 @@ from gradio_app.actions import Snapshot
 from gradio_app.components import face_grid, grid_value, selected_ids
 from gradio_app.context import MAX_TILES
 from gradio_app.formatting import faces, md, with_notice
-from gradio_app.page import Page, actor, friendly, keep_selection, mark_selected_js, persona_choices, target
+from gradio_app.page import Tab, actor, friendly, keep_selection, mark_selected_js, persona_choices, target
 from resources.state_store.records import LabelKind
 
 
-class UnknownTab:
-    name = "unknown"
+class UnknownTab(Tab):
+    name, title = "unknown", "Unknown faces"
 
-    def __init__(self, page: Page):
-        self.page, self.ctx = page, page.ctx
-        with gr.Tab("Unknown faces", id="unknown", elem_id="tab-unknown") as self.tab:
-            self.clusters = gr.State([])
-            gr.Markdown(
-                "Faces nobody has named, in groups that look alike. Pick a group, leave out faces that do not "
-                "belong (click them), and name the rest at once."
-            )
-            with gr.Row(equal_height=False):
-                with gr.Column(scale=1, min_width=260):
-                    self.covers = gr.Gallery(
-                        label="Groups (largest first)",
-                        columns=3,
-                        height=520,
-                        allow_preview=False,
-                        object_fit="cover",
-                        fit_columns=False,
-                        elem_id="cluster-covers",
+    def build(self) -> None:
+        self.clusters = gr.State([])
+        gr.Markdown(
+            "Faces nobody has named, in groups that look alike. Pick a group, leave out faces that do not "
+            "belong (click them), and name the rest at once."
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=260):
+                self.covers = gr.Gallery(
+                    label="Groups (largest first)",
+                    columns=3,
+                    height=520,
+                    allow_preview=False,
+                    object_fit="cover",
+                    fit_columns=False,
+                    elem_id="cluster-covers",
+                )
+            with gr.Column(scale=3, min_width=480):
+                self.title = gr.Markdown(elem_id="cluster-title")
+                self.grid = face_grid("cluster-grid")
+                with gr.Row(equal_height=False, elem_classes=["fl-actions"]):
+                    self.name_dd = gr.Dropdown(
+                        label="Who is this?",
+                        info="Type a new name, or pick a person",
+                        allow_custom_value=True,
+                        elem_id="cluster-name",
+                        scale=3,
                     )
-                with gr.Column(scale=3, min_width=480):
-                    self.title = gr.Markdown(elem_id="cluster-title")
-                    self.grid = face_grid("cluster-grid")
-                    with gr.Row(equal_height=False, elem_classes=["fl-actions"]):
-                        self.name_dd = gr.Dropdown(
-                            label="Who is this?",
-                            info="Type a new name, or pick a person",
-                            allow_custom_value=True,
-                            elem_id="cluster-name",
-                            scale=3,
-                        )
-                        self.name_btn = gr.Button("Name selected faces", variant="primary", elem_id="cluster-btn")
-                    with gr.Row():
-                        self.stranger_btn = gr.Button(
-                            "Strangers, don't ask again", size="sm", elem_id="cluster-stranger"
-                        )
-                        self.not_face_btn = gr.Button("Not faces", size="sm", elem_id="cluster-not-face")
-                    with gr.Accordion("Strangers and not-faces", open=False, elem_id="set-aside"):
-                        self.aside_title = gr.Markdown(elem_id="set-aside-title")
-                        self.aside_grid = face_grid("set-aside-grid")
-                        self.restore_btn = gr.Button("Restore selected (ask about them again)", elem_id="restore-btn")
-            self.index = gr.State(0)
+                    self.name_btn = gr.Button("Name selected faces", variant="primary", elem_id="cluster-btn")
+                with gr.Row():
+                    self.stranger_btn = gr.Button("Strangers, don't ask again", size="sm", elem_id="cluster-stranger")
+                    self.not_face_btn = gr.Button("Not faces", size="sm", elem_id="cluster-not-face")
+                with gr.Accordion("Strangers and not-faces", open=False, elem_id="set-aside"):
+                    self.aside_title = gr.Markdown(elem_id="set-aside-title")
+                    self.aside_grid = face_grid("set-aside-grid")
+                    self.restore_btn = gr.Button("Restore selected (ask about them again)", elem_id="restore-btn")
+        self.index = gr.State(0)
         self.outputs = [self.clusters, self.covers, self.index, self.title, self.grid, self.name_dd]
         self.outputs += [self.aside_title, self.aside_grid]
         self.refresh_inputs = [self.index, self.grid]
@@ -120,7 +116,7 @@ class UnknownTab:
             for tile in self.ctx.tiles(snap, items[:MAX_TILES])
         ]
         return {
-            self.aside_title: f"{faces(strangers)} of strangers · {faces(len(excluded) - strangers)} not faces. "
+            self.aside_title: f"Strangers: {faces(strangers)} · not faces: {faces(len(excluded) - strangers)}. "
             "They are never asked about or predicted; restore one to ask again.",
             self.aside_grid: grid_value(tiles, empty="Nobody was set aside."),
         }
@@ -159,17 +155,17 @@ class UnknownTab:
             (self.not_face_btn, LabelKind.NOT_FACE, "not faces"),
         ]:
             js = mark_selected_js("cluster-grid", said)
-            self.page.after(button.click(set_aside(kind, said), [self.index, self.grid], self.outputs, js=js))
+            self.page.labeling(button.click, set_aside(kind, said), [self.index, self.grid], self.outputs, js=js)
         js = mark_selected_js("set-aside-grid", "restoring…")
-        self.page.after(self.restore_btn.click(restore, [self.index, self.aside_grid], self.outputs, js=js))
+        self.page.labeling(self.restore_btn.click, restore, [self.index, self.aside_grid], self.outputs, js=js)
         self.covers.select(pick_cluster, None, self.outputs)
-        clicked = self.name_btn.click(
+        self.page.labeling(
+            self.name_btn.click,
             name_group,
             [self.index, self.grid, self.name_dd],
             self.outputs,
             js=mark_selected_js("cluster-grid", "naming…"),
         )
-        self.page.after(clicked)
         self.tab.select(self.view, self.index, self.outputs).then(lambda: "unknown", None, self.page.open_tab)
 
 
