@@ -107,7 +107,30 @@ def status_markdown(ctx: AppContext, status: PageStatus | None = None) -> str:
             table(["Person", "Precision", "Recall", "F1", "Labels"], rows),
             "</details>",
         ]
+    versions = ctx.state_store.model_versions()
+    if versions:
+        blocks += ["<details><summary>Every version</summary>", history_table(versions), "</details>"]
     return "\n\n".join(blocks)
+
+
+def history_table(versions) -> str:
+    """Every classifier version, newest first: what it learned from, how good, the gate, serving."""
+    rows = []
+    for v in sorted(versions, key=lambda v: -v.version):
+        m = v.metrics
+        gate = {None: "not checked", True: "passed", False: "failed"}[v.passed_gate]
+        rows.append(
+            [
+                str(v.version),
+                when(v.created_at),
+                str(m.get("labeled_faces", "–")),
+                pct(m.get("accuracy")),
+                num(m.get("macro_f1")),
+                "failed to train" if is_failed_attempt(v) else gate,
+                "**serving**" if v.promoted else "",
+            ]
+        )
+    return table(["Version", "Trained", "Labeled faces", "Accuracy", "Macro F1", "Gate", "Serving"], rows)
 
 
 def _serving_blocks(promoted) -> list[str]:
