@@ -15,6 +15,7 @@ from resources.state_store import StateStore
 from resources.state_store.records import (
     FaceLabelState,
     FaceRecord,
+    ImageStatus,
     LabelKind,
     ModelVersion,
     Persona,
@@ -202,3 +203,39 @@ def ago(timestamp: float | None, now: Callable[[], float] = time.time) -> str:
 
 def face_records(store: StateStore, face_ids: Sequence[str]) -> dict[str, FaceRecord]:
     return {f.face_id: f for f in store.faces(list(face_ids))}
+
+
+def photo_outcomes(store: StateStore, snap: Snapshot, keys: Sequence[str]) -> dict[str, str]:
+    """What became of photos added (by key): waiting, no face, why not, or "N faces → who"."""
+    wanted = set(keys)
+    images = {image.key: image for image in store.images() if image.key in wanted}
+    faces_of: dict[str, list[str]] = {}
+    for face in store.faces():
+        faces_of.setdefault(face.image_id, []).append(face.face_id)
+    outcomes = {}
+    for key in keys:
+        image = images.get(key)
+        if image is None or image.status == ImageStatus.NEW:
+            outcomes[key] = "waiting for the pipeline to find its faces…"
+        elif image.status == ImageStatus.NO_FACE:
+            outcomes[key] = "no face found"
+        elif image.status == ImageStatus.ERROR:
+            outcomes[key] = f"not usable: {image.reason or 'unreadable'}"
+        else:
+            outcomes[key] = _faces_outcome(snap, sorted(faces_of.get(image.image_id, [])))
+    return outcomes
+
+
+def _faces_outcome(snap: Snapshot, face_ids: list[str]) -> str:
+    names = []
+    for face_id in face_ids:
+        label = snap.label_of(face_id)
+        prediction = snap.open_prediction(face_id)
+        if label is not None:
+            names.append(snap.name(label))
+        elif prediction is not None and prediction.persona_id is not None:
+            names.append(f"{snap.name(prediction.persona_id)}?")
+        elif not snap.settled(face_id):
+            names.append("unknown")
+    count = len(face_ids)
+    return f"{count} face{'s' if count != 1 else ''} → " + (", ".join(names) or "set aside")

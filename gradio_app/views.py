@@ -47,8 +47,8 @@ def _wire_page(page: Page, tabs: list, review, people, unknown, classifier, demo
     every_input = {page.open_tab, page.shown_update} | {c for tab in tabs for c in tab.refresh_inputs}
     every_output = {page.shown_update, *page.header_outputs} | {c for tab in tabs for c in tab.outputs}
     by_name = {tab.name: tab for tab in tabs}
-    follow_inputs = [page.open_tab, page.shown_update, people.pick, people.predicted, people.labeled]
-    follow_inputs += [unknown.index, unknown.grid]
+    follow_inputs = [page.open_tab, page.shown_update]
+    follow_inputs += [c for tab in tabs if tab.follow_outputs for c in tab.refresh_inputs]
     follow_outputs = {page.shown_update, *page.header_outputs} | {c for tab in tabs for c in tab.follow_outputs}
 
     def load(values: dict, request: gr.Request) -> dict:

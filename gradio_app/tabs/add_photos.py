@@ -6,6 +6,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from gradio_app import actions
 from gradio_app.actions import ActionError
 from gradio_app.page import Tab, friendly
 from gradio_app.uploads import UploadResult, add_from_url, add_photos
@@ -37,14 +38,17 @@ class AddPhotosTab(Tab):
         self.results = gr.Dataframe(
             headers=["Photo", "Result"], interactive=False, label="What happened", elem_id="upload-results"
         )
-        self.outputs = [self.results, self.files]
+        self.added = gr.State([])  # this session's results, newest first, followed until their faces land
+        self.outputs = [self.results, self.files, self.added]
+        self.refresh_inputs = [self.added]
+        self.follow_outputs = [self.results]
         self._wire()
 
     def _wire(self) -> None:
         ctx = self.ctx
 
         @friendly
-        def upload(files):
+        def upload(files, added: list):
             if not files:
                 raise ActionError("choose one or more photos first")
             batch = []
@@ -53,18 +57,30 @@ class AddPhotosTab(Tab):
                 with path.open("rb") as handle:  # one byte over the limit is enough to refuse it
                     batch.append((path.name, handle.read(ctx.upload_limits.max_bytes + 1)))
             library = {image.image_id: image.key for image in ctx.state_store.images()}
-            results = add_photos(ctx.image_source, batch, ctx.upload_limits, library)
-            return {self.results: rows(results), self.files: None}
+            return self._added(add_photos(ctx.image_source, batch, ctx.upload_limits, library), added) | {
+                self.files: None
+            }
 
         @friendly
-        def fetch(url: str):
-            return {self.results: rows(add_from_url(ctx.image_source, url, self.fetcher, ctx.upload_limits))}
+        def fetch(url: str, added: list):
+            return self._added(add_from_url(ctx.image_source, url, self.fetcher, ctx.upload_limits), added)
 
-        self.upload_btn.click(upload, self.files, self.outputs)
-        self.url_btn.click(fetch, self.url_box, self.outputs)
-        self.url_box.submit(fetch, self.url_box, self.outputs)
-        self.tab.select(lambda: "add", None, self.page.open_tab)
+        self.upload_btn.click(upload, [self.files, self.added], self.outputs)
+        self.url_btn.click(fetch, [self.url_box, self.added], self.outputs)
+        self.url_box.submit(fetch, [self.url_box, self.added], self.outputs)
+        self.tab.select(lambda added: self.refresh({self.added: added}), self.added, self.outputs).then(
+            lambda: "add", None, self.page.open_tab
+        )
 
+    def _added(self, results: list[UploadResult], added: list) -> dict:
+        added = [[r.name, r.key, ("✓ " if r.ok else "✗ ") + r.message] for r in results] + (added or [])
+        return {self.added: added} | self.refresh({self.added: added})
 
-def rows(results: list[UploadResult]) -> list[list[str]]:
-    return [[r.name, ("✓ " if r.ok else "✗ ") + r.message] for r in results]
+    def refresh(self, values: dict, keep: bool = False) -> dict:
+        """Each added photo's row, with what became of it: "2 faces → Ada, unknown" once ingested."""
+        added = values[self.added] or []
+        keys = [key for _, key, _ in added if key]
+        outcomes = actions.photo_outcomes(self.ctx.state_store, actions.snapshot(self.ctx.state_store), keys)
+        return {
+            self.results: [[name, message + (f" · {outcomes[key]}" if key else "")] for name, key, message in added]
+        }

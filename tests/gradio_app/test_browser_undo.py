@@ -131,3 +131,21 @@ def test_skips_outlive_a_reload_and_back_brings_the_last_face_again(page, home):
     assert queue[1] in {i.face_id for i in actions.review_queue(actions.snapshot(store), limit=0)}
     shoot(page, "review-back")
     assert page.errors == []
+
+
+def test_a_duplicate_upload_is_named_as_such(page, home):
+    from pathlib import Path
+
+    image = next(iter(home.store.images()))
+    page.get_by_role("tab", name="Add photos").click()
+    page.wait_for_selector("#upload-btn")
+    page.locator("#upload-files input[type=file]").set_input_files(str(Path(home.library) / image.key))
+    page.wait_for_timeout(500)
+    page.click("#upload-btn")
+    page.wait_for_function(
+        "(text) => document.querySelector('#upload-results').innerText.includes(text)",
+        arg=f"already in your library as {image.key}",
+    )
+    assert not any(key.startswith("uploads/") for key in (e.key for e in home.resources["image_source"].list_photos()))
+    shoot(page, "duplicate-upload")
+    assert page.errors == []

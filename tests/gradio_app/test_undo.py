@@ -81,3 +81,19 @@ def test_merge_and_rename_report_their_events_so_they_can_be_undone(store):
     assert log.undo(store, "s").message == "Undone: merged."
     snap = actions.snapshot(store)
     assert snap.name(powell) == "Colin_Powell" and snap.resolve(blair) == blair
+
+
+def test_an_added_photo_is_followed_to_its_faces_and_names(home):
+    store = home.store
+    snap = actions.snapshot(store)
+    keys = {i.image_id: i.key for i in store.images()}
+    face = next(f for f, p in sorted(store.predictions().items()) if p.persona_id is not None)
+    labeled = next(f for f, s in sorted(snap.states.items()) if s.persona_id is not None)
+    photo, labeled_photo = keys[face.split(":")[0]], keys[labeled.split(":")[0]]
+
+    outcomes = actions.photo_outcomes(store, snap, [photo, labeled_photo, "uploads/not-yet.jpg"])
+
+    assert outcomes[photo].endswith(f"{snap.name(store.predictions()[face].persona_id)}?")
+    assert outcomes[photo].startswith("1 face → ") or " faces → " in outcomes[photo]
+    assert snap.name(snap.label_of(labeled)) in outcomes[labeled_photo]
+    assert outcomes["uploads/not-yet.jpg"] == "waiting for the pipeline to find its faces…"
