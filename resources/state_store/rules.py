@@ -245,7 +245,11 @@ def undo_face_event(history: Sequence[LabelEvent], seq: int, actor: str | None =
 
 
 def transition(now: FaceLabelState, wanted: FaceLabelState) -> list[tuple[LabelKind, int | None]]:
-    """The fewest plain label events from one state to another (a label is never also rejected)."""
+    """The fewest plain label events from one state to another (a label is never also rejected).
+
+    A stranger / not-a-face verdict is lifted by any ASSIGN or REMOVE on the way, so it is given
+    again last when the wanted state has it.
+    """
     steps: list[tuple[LabelKind, int | None]] = []
     label = now.persona_id
     if now.excluded is not None and wanted.excluded != now.excluded:  # only a REMOVE or a label lifts it
@@ -260,7 +264,9 @@ def transition(now: FaceLabelState, wanted: FaceLabelState) -> list[tuple[LabelK
         steps.append((LabelKind.REMOVE, None))
     elif wanted.persona_id is not None and label != wanted.persona_id:
         steps.append((LabelKind.ASSIGN, wanted.persona_id))
-    if wanted.excluded is not None and wanted.excluded != now.excluded:
+    lifted = any(kind in (LabelKind.ASSIGN, LabelKind.REMOVE) for kind, _ in steps)
+    verdict = None if lifted else now.excluded
+    if wanted.excluded is not None and wanted.excluded != verdict:
         steps.append((wanted.excluded, None))
     return steps
 

@@ -57,3 +57,11 @@ def test_a_verdict_naming_a_persona_is_refused_and_nothing_is_written(store):
     with pytest.raises(ValueError, match="names no persona"):
         store.append_label_events([LabelEvent("f1", LabelKind.STRANGER, ada)])
     assert store.label_watermark() == before
+
+
+def test_undoing_a_rejection_given_after_a_verdict_keeps_the_verdict(store):
+    ada = store.ensure_persona("Ada").persona_id
+    store.append_label_events([LabelEvent("f1", LabelKind.STRANGER, None)])
+    [reject] = store.append_label_events([LabelEvent("f1", LabelKind.REJECT, ada)])
+    store.undo(reject)
+    assert store.label_states()["f1"] == FaceLabelState(None, frozenset(), LabelKind.STRANGER)
