@@ -82,7 +82,7 @@ def predict_faces(
         row = row_of.get(face_id)
         if row is None:
             continue
-        if state.persona_id is not None:
+        if state.settled:  # labeled, a stranger or no face: nothing to predict
             is_target[row] = False
         for persona in state.rejected:  # "not this persona" is a hard constraint
             if persona in column:
@@ -226,8 +226,8 @@ def predicted_labels(
     clock.lap("graph")
     predictions = predict_faces(classifier, promoted.version, face_ids, embeddings, states, graph)
     clock.lap("score")
-    labeled_now = [f for f, s in states.items() if s.persona_id is not None]
-    written = state_store.write_predictions(predictions, drop=labeled_now)
+    settled_now = [f for f, s in states.items() if s.settled]
+    written = state_store.write_predictions(predictions, drop=settled_now)
     if last_key != reflected:
         state_store.record_prediction_update(*reflected)
     clock.lap("write")

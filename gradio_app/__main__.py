@@ -22,11 +22,17 @@ def auth_from_env() -> tuple[str, str] | None:
     return (user, password) if user else None
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Host and port: the flags, else FACELOOP_UI_HOST/PORT, else Gradio's own GRADIO_SERVER_NAME/PORT."""
+    env = os.environ.get
     parser = argparse.ArgumentParser(prog="python -m gradio_app", description="FaceLoop labeling app")
-    parser.add_argument("--host", default=os.environ.get("FACELOOP_UI_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("FACELOOP_UI_PORT", "7860")))
-    args = parser.parse_args(argv)
+    parser.add_argument("--host", default=env("FACELOOP_UI_HOST") or env("GRADIO_SERVER_NAME") or "127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(env("FACELOOP_UI_PORT") or env("GRADIO_SERVER_PORT") or "7860"))
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
 
     from gradio_app.views import AppContext, build_app, launch_kwargs
     from resources.deployments import resources_for_deployment

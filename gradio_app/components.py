@@ -15,7 +15,6 @@ from urllib.parse import quote
 import gradio as gr
 
 from resources.artifact_store import ArtifactStore
-from resources.artifact_store.local import LocalArtifactStore
 
 GRID_TEMPLATE = """
 <div class="fl-grid-wrap">
@@ -143,8 +142,9 @@ def confidence_tone(confidence: float | None) -> str:
 
 def thumbnail_src(artifact_store: ArtifactStore, key: str) -> str:
     """A URL the browser can load: Gradio's file route for local artifacts, else an inline data URI."""
-    if isinstance(artifact_store, LocalArtifactStore):
-        return "gradio_api/file=" + quote(str(artifact_store.path(key)))
+    path = artifact_store.local_path(key)
+    if path is not None:
+        return "gradio_api/file=" + quote(str(path))
     try:
         data = artifact_store.get(key)
     except KeyError:

@@ -6,10 +6,11 @@ gets the extension of the real format so the source lists it as a photo.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,10 +87,19 @@ def _stored_name(name: str, extension: str) -> str:
 
 
 def add_photos(
-    source: ImageSource, files: Sequence[tuple[str, bytes]], limits: UploadLimits | None = None
+    source: ImageSource,
+    files: Sequence[tuple[str, bytes]],
+    limits: UploadLimits | None = None,
+    library: Mapping[str, str] | None = None,
 ) -> list[UploadResult]:
-    """Store each acceptable photo in ``uploads/``; every file gets its own result."""
+    """Store each acceptable photo in ``uploads/``; every file gets its own result.
+
+    ``library`` maps the content hash of each photo already known (the store's image ids) to its
+    key: an exact copy under another name (or twice in one batch) is not stored again, and the
+    person is told where it is. Without it, nothing is checked for copies.
+    """
     limits = limits or UploadLimits()
+    known = dict(library) if library is not None else None
     results = []
     for i, (name, data) in enumerate(files):
         if i >= limits.max_files:
@@ -100,7 +110,13 @@ def add_photos(
         except UploadRefused as exc:
             results.append(UploadResult(name, None, str(exc)))
             continue
+        digest = hashlib.sha256(data).hexdigest()
+        if known is not None and digest in known:
+            results.append(UploadResult(name, None, f"already in your library as {known[digest]}"))
+            continue
         key = source.add_photo(_stored_name(name, extension), data, folder=UPLOAD_FOLDER)
+        if known is not None:
+            known[digest] = key
         results.append(UploadResult(name, key, f"added ({size[0]}x{size[1]} {extension.upper()})"))
     return results
 

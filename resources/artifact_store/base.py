@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 
 from dagster import ConfigurableResource
 
@@ -19,3 +20,8 @@ class ArtifactStore(ConfigurableResource, ABC):
 
     @abstractmethod
     def exists(self, key: str) -> bool: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The blob's file on this machine when the store is a local folder (a web server can then
+        serve it directly); None for remote stores. ``""`` is the store's own folder."""
+        return None

@@ -34,3 +34,6 @@ class LocalArtifactStore(ArtifactStore):
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
+
+    def local_path(self, key: str) -> Path | None:
+        return self.path(key)

@@ -21,7 +21,9 @@ class LabelKind(enum.StrEnum):
     ASSIGN = "assign"  # this face is persona P
     CONFIRM = "confirm"  # a person agreed with the predicted persona P
     REJECT = "reject"  # this face is not persona P (the classifier must respect it)
-    REMOVE = "remove"  # forget the human label of this face
+    REMOVE = "remove"  # forget the human label of this face (a stranger or not-a-face verdict too)
+    STRANGER = "stranger"  # someone the labeler does not know: never ask about this face again
+    NOT_FACE = "not_face"  # the detector was wrong: this is no face
     # Persona events (no face): they change what labels count for, so they are in the log too.
     MERGE = "merge"  # persona P's labels now count for persona ``into``
     UNMERGE = "unmerge"  # a merge undone: P and its labels are back
@@ -98,6 +100,12 @@ class FaceLabelState:
 
     persona_id: int | None
     rejected: frozenset[int] = frozenset()
+    excluded: LabelKind | None = None  # STRANGER or NOT_FACE: no persona will ever be asked or predicted
+
+    @property
+    def settled(self) -> bool:
+        """Nothing to predict: a person labeled it, or said it is a stranger or no face."""
+        return self.persona_id is not None or self.excluded is not None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from resources.state_store.records import (
 
 CONFIDENCE_EPSILON = 1e-4  # smaller confidence changes are not worth a write
 MAX_NAME_LENGTH = 120
-FACE_KINDS = frozenset({LabelKind.ASSIGN, LabelKind.CONFIRM, LabelKind.REJECT, LabelKind.REMOVE})
+EXCLUDING_KINDS = frozenset({LabelKind.STRANGER, LabelKind.NOT_FACE})  # the face leaves review and predictions
+FACE_KINDS = frozenset({LabelKind.ASSIGN, LabelKind.CONFIRM, LabelKind.REJECT, LabelKind.REMOVE}) | EXCLUDING_KINDS
 PERSONA_KINDS = frozenset({LabelKind.MERGE, LabelKind.UNMERGE, LabelKind.RENAME})
 LEGACY_MERGE_SOURCE = "merge"  # older stores marked a merge as ASSIGN with no face and this source
 UNDO_SOURCE = "undo"
@@ -61,17 +62,25 @@ def checked_face_event(event: LabelEvent) -> LabelEvent:
         raise ValueError(f"{kind.value!r} is not a face label; use merge_personas/rename_persona/undo")
     if not isinstance(event.face_id, str) or not event.face_id:
         raise ValueError("a label event needs a face id")
+    if kind in EXCLUDING_KINDS and event.persona_id is not None:
+        raise ValueError(f"a {kind.value!r} label names no persona")
     return event
 
 
 def derive_label_states(events: Iterable[LabelEvent]) -> dict[str, FaceLabelState]:
-    """Replay events in sequence order into each face's current label and rejections."""
+    """Replay events in sequence order into each face's current label, rejections and verdict.
+
+    A stranger / not-a-face verdict replaces the label; a label or a REMOVE lifts the verdict.
+    Rejections stay through both (they are about the persona, not the verdict).
+    """
     labels: dict[str, int | None] = {}
     rejected: dict[str, set[int]] = {}
+    excluded: dict[str, LabelKind | None] = {}
     for event in sorted(events, key=lambda e: e.seq or 0):
         face_rejects = rejected.setdefault(event.face_id, set())
         if event.kind in (LabelKind.ASSIGN, LabelKind.CONFIRM):
             labels[event.face_id] = event.persona_id
+            excluded[event.face_id] = None
             face_rejects.discard(event.persona_id)
         elif event.kind == LabelKind.REJECT:
             face_rejects.add(event.persona_id)
@@ -79,8 +88,12 @@ def derive_label_states(events: Iterable[LabelEvent]) -> dict[str, FaceLabelStat
                 labels[event.face_id] = None
         elif event.kind == LabelKind.REMOVE:
             labels[event.face_id] = None
+            excluded[event.face_id] = None
+        elif event.kind in EXCLUDING_KINDS:
+            labels[event.face_id] = None
+            excluded[event.face_id] = LabelKind(event.kind)
     return {
-        face_id: FaceLabelState(labels.get(face_id), frozenset(rejected.get(face_id, ())))
+        face_id: FaceLabelState(labels.get(face_id), frozenset(rejected.get(face_id, ())), excluded.get(face_id))
         for face_id in set(labels) | set(rejected)
     }
 
@@ -140,7 +153,9 @@ def resolve(persona_id: int | None, personas: Mapping[int, Persona]) -> int | No
 
 def resolved_states(states: Mapping[str, FaceLabelState], personas: Mapping[int, Persona]) -> dict[str, FaceLabelState]:
     return {
-        face_id: FaceLabelState(resolve(s.persona_id, personas), frozenset(resolve(p, personas) for p in s.rejected))
+        face_id: FaceLabelState(
+            resolve(s.persona_id, personas), frozenset(resolve(p, personas) for p in s.rejected), s.excluded
+        )
         for face_id, s in states.items()
     }
 
@@ -230,9 +245,15 @@ def undo_face_event(history: Sequence[LabelEvent], seq: int, actor: str | None =
 
 
 def transition(now: FaceLabelState, wanted: FaceLabelState) -> list[tuple[LabelKind, int | None]]:
-    """The fewest plain label events from one state to another (a label is never also rejected)."""
+    """The fewest plain label events from one state to another (a label is never also rejected).
+
+    A stranger / not-a-face verdict is lifted by any ASSIGN or REMOVE on the way, so it is given
+    again last when the wanted state has it.
+    """
     steps: list[tuple[LabelKind, int | None]] = []
     label = now.persona_id
+    if now.excluded is not None and wanted.excluded != now.excluded:  # only a REMOVE or a label lifts it
+        steps.append((LabelKind.REMOVE, None))
     for persona_id in sorted(now.rejected - wanted.rejected):  # only an assign lifts a rejection
         steps.append((LabelKind.ASSIGN, persona_id))
         label = persona_id
@@ -243,6 +264,10 @@ def transition(now: FaceLabelState, wanted: FaceLabelState) -> list[tuple[LabelK
         steps.append((LabelKind.REMOVE, None))
     elif wanted.persona_id is not None and label != wanted.persona_id:
         steps.append((LabelKind.ASSIGN, wanted.persona_id))
+    lifted = any(kind in (LabelKind.ASSIGN, LabelKind.REMOVE) for kind, _ in steps)
+    verdict = None if lifted else now.excluded
+    if wanted.excluded is not None and wanted.excluded != verdict:
+        steps.append((wanted.excluded, None))
     return steps
 
 

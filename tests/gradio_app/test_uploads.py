@@ -83,3 +83,18 @@ def test_truncated_images_are_refused():
 def test_too_many_files_at_once_are_refused_past_the_limit(source):
     results = add_photos(source, [(f"{i}.png", encoded("PNG")) for i in range(3)], UploadLimits(max_files=2))
     assert [r.ok for r in results] == [True, True, False]
+
+
+def test_an_exact_copy_under_a_new_name_is_named_as_already_in_the_library(source):
+    import hashlib
+
+    photo = encoded("JPEG")
+    library = {hashlib.sha256(photo).hexdigest(): "family/beach.jpg"}
+    results = add_photos(source, [("copy.jpg", photo), ("new.png", encoded("PNG"))], library=library)
+    assert (results[0].ok, results[0].message) == (False, "already in your library as family/beach.jpg")
+    assert results[1].ok
+    pair = [("a.png", encoded("PNG", (64, 64))), ("b.png", encoded("PNG", (64, 64)))]
+    again = add_photos(source, pair, library={})
+    assert [r.ok for r in again] == [True, False]
+    assert again[1].message == f"already in your library as {again[0].key}"  # a copy within one batch too
+    assert sorted(p.key for p in source.list_photos()) == ["uploads/a.png", "uploads/new.png"]

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-Face = tuple[int | None, frozenset[int]]  # (label, rejected personas), persona ids as given
+Face = tuple[int | None, frozenset[int], str | None]  # (label, rejected personas, stranger / not_face)
+BLANK: Face = (None, frozenset(), None)
 
 
 @dataclass
@@ -35,16 +36,18 @@ class LabelModel:
 
     # -- face labels -----------------------------------------------------------------------------
     def label(self, kind: str, face_id: str, persona_id: int | None) -> Action:
-        before = self.faces.get(face_id, (None, frozenset()))
-        label, rejected = before
+        before = self.faces.get(face_id, BLANK)
+        label, rejected, verdict = before
         if kind in ("assign", "confirm"):
-            label, rejected = persona_id, rejected - {persona_id}
+            label, rejected, verdict = persona_id, rejected - {persona_id}, None
         elif kind == "reject":
             label, rejected = (None if label == persona_id else label), rejected | {persona_id}
+        elif kind in ("stranger", "not_face"):  # a verdict replaces the label; rejections stay
+            label, verdict = None, kind
         else:
-            label = None
-        self.faces[face_id] = (label, rejected)
-        return Action("face", face_id, "label", before, (label, rejected))
+            label, verdict = None, None
+        self.faces[face_id] = (label, rejected, verdict)
+        return Action("face", face_id, "label", before, (label, rejected, verdict))
 
     # -- personas --------------------------------------------------------------------------------
     def merge(self, source_id: int, target_id: int) -> Action:
@@ -83,7 +86,7 @@ class LabelModel:
 
     def _value(self, action: Action) -> object:
         if action.what == "face":
-            return self.faces.get(action.key, (None, frozenset()))
+            return self.faces.get(action.key, BLANK)
         name, merged_into = self.personas[action.key]
         return name if action.attribute == "name" else merged_into
 
@@ -95,8 +98,8 @@ class LabelModel:
 
     def labels(self) -> dict[str, Face]:
         return {
-            face_id: (self.resolve(label), frozenset(self.resolve(p) for p in rejected))
-            for face_id, (label, rejected) in self.faces.items()
+            face_id: (self.resolve(label), frozenset(self.resolve(p) for p in rejected), verdict)
+            for face_id, (label, rejected, verdict) in self.faces.items()
         }
 
     def shown(self) -> list[tuple[int, str]]:

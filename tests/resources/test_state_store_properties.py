@@ -27,7 +27,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 FACES = ["f0", "f1"]
 PEOPLE = ["Ada", "Bob", "Cy"]
 NAMES = [*PEOPLE, "Dee"]
-FACE_ACTIONS = ("assign", "confirm", "reject", "remove")
+FACE_ACTIONS = ("assign", "confirm", "reject", "remove", "stranger", "not_face")
 
 persona = st.integers(1, len(PEOPLE))
 # Labels mostly on one face and two of the three people, so that actions meet each other's effects.
@@ -37,6 +37,7 @@ step = st.one_of(
     st.tuples(st.sampled_from(["assign", "confirm", "reject"]), face, labeled),
     st.tuples(st.sampled_from(["assign", "reject"]), face, persona),
     st.tuples(st.just("remove"), face, st.none()),
+    st.tuples(st.sampled_from(["stranger", "not_face"]), face, st.none()),
     st.tuples(st.just("merge"), persona, persona),
     st.tuples(st.just("rename"), persona, st.sampled_from(NAMES)),
     st.tuples(st.just("undo"), st.sampled_from([1, 1, 1, 2, 3]), st.none()),  # mostly the latest action
@@ -79,13 +80,15 @@ def on_store(store: StateStore, step: tuple, target_seq: int | None) -> list[int
 
 
 def seen(store: StateStore) -> tuple[dict, list]:
-    labels = {face_id: (s.persona_id, s.rejected) for face_id, s in store.label_states().items()}
+    labels = {face_id: (s.persona_id, s.rejected, s.excluded) for face_id, s in store.label_states().items()}
     return labels, [(p.persona_id, p.name) for p in store.personas()]
 
 
 @settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(step, min_size=1, max_size=16))
 @example(steps=[("merge", 1, 2), ("merge", 2, 1)])  # the circular merge of two stale tabs
+@example(steps=[("reject", "f0", 1), ("stranger", "f0", None), ("assign", "f0", 2), ("undo", 1, None)])
+@example(steps=[("stranger", "f0", None), ("reject", "f0", 1), ("undo", 1, None)])  # the verdict stays
 @example(steps=[("reject", "f0", 1), ("assign", "f0", 1), ("undo", 1, None)])  # the rejection comes back
 @example(steps=[("assign", "f0", 1), ("merge", 1, 2), ("undo", 1, None), ("undo", 1, None), ("merge", 2, 1)])
 @example(steps=[("rename", 1, "Dee"), ("rename", 2, "Ada"), ("undo", 2, None), ("undo", 1, None)])

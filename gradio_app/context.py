@@ -1,0 +1,114 @@
+"""What every tab works on: the stores, the app's settings, and the pictures made from them."""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageOps
+
+from gradio_app import actions, dagster_status
+from gradio_app.actions import Snapshot
+from gradio_app.components import Tile, confidence_tone, thumbnail_src
+from gradio_app.undo import UndoLog
+from gradio_app.uploads import UploadLimits
+from gradio_app.url_fetch import FetchPolicy
+from resources.artifact_store import ArtifactStore
+from resources.face_engine import FaceEngine
+from resources.image_source import ImageSource
+from resources.image_source.base import SourceError
+from resources.state_store import StateStore
+
+MAX_TILES = 300  # per grid; more would make the page slow without helping anyone
+
+
+@dataclass
+class AppContext:
+    """The stores the app works on (the same resources the Dagster assets get) and its settings."""
+
+    state_store: StateStore
+    artifact_store: ArtifactStore
+    image_source: ImageSource
+    face_engine: FaceEngine
+    fetch_policy: FetchPolicy = field(default_factory=FetchPolicy.from_env)
+    upload_limits: UploadLimits = field(default_factory=UploadLimits.from_env)
+    dagster_graphql_url: str = field(default_factory=dagster_status.graphql_url)
+    classifier_cache: actions.ClassifierCache = field(default_factory=actions.ClassifierCache)
+    undo_log: UndoLog = field(default_factory=UndoLog)
+    _image_keys: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_resources(cls, resources: dict, **settings: Any) -> AppContext:
+        """The app on the same resources the Dagster assets get (``resources_for_deployment()``)."""
+        stores = ("state_store", "artifact_store", "image_source", "face_engine")
+        return cls(**{name: resources[name] for name in stores}, **settings)
+
+    @property
+    def space(self) -> str:
+        return self.face_engine.embedding_space
+
+    def image_key(self, image_id: str) -> str | None:
+        with self._lock:
+            if image_id not in self._image_keys:
+                self._image_keys.update({i.image_id: i.key for i in self.state_store.images()})
+            return self._image_keys.get(image_id)
+
+    def tiles(self, snap: Snapshot, items: list[actions.FaceItem], show_name: bool = False) -> list[Tile]:
+        records = actions.face_records(self.state_store, [i.face_id for i in items])
+        tiles = []
+        for item in items:
+            record = records.get(item.face_id)
+            if record is None:
+                continue
+            badge = f"{round(item.confidence * 100)}%" if item.confidence is not None else ""
+            caption = snap.name(item.persona_id) if show_name and item.persona_id is not None else ""
+            if show_name and item.persona_id is None and item.candidate_persona_id is not None:
+                caption = f"maybe {snap.name(item.candidate_persona_id)}?"
+            tiles.append(
+                Tile(
+                    face_id=item.face_id,
+                    src=thumbnail_src(self.artifact_store, record.thumbnail_key),
+                    caption=caption,
+                    badge=badge,
+                    tone=confidence_tone(item.confidence),
+                    title=self.image_key(record.image_id) or record.face_id,
+                )
+            )
+        return tiles
+
+    def thumbnail(self, face_id: str) -> Image.Image | None:
+        record = actions.face_records(self.state_store, [face_id]).get(face_id)
+        if record is None:
+            return None
+        try:
+            return Image.open(io.BytesIO(self.artifact_store.get(record.thumbnail_key))).convert("RGB")
+        except (KeyError, OSError):
+            return None
+
+    def face_picture(self, face_id: str) -> Image.Image | None:
+        """The face big enough to judge (thumbnails are small)."""
+        face = self.thumbnail(face_id)
+        if face is None:
+            return None
+        scale = 224 / max(face.size)
+        return face.resize((round(face.width * scale), round(face.height * scale)), Image.Resampling.LANCZOS)
+
+    def photo_with_box(self, face_id: str, max_side: int = 720) -> Image.Image | None:
+        """The whole photo, the face framed: people recognise faces far better in context."""
+        record = actions.face_records(self.state_store, [face_id]).get(face_id)
+        key = self.image_key(record.image_id) if record else None
+        if key is None:
+            return None
+        try:
+            image = ImageOps.exif_transpose(Image.open(io.BytesIO(self.image_source.read_bytes(key)))).convert("RGB")
+        except (SourceError, OSError):
+            return None
+        x, y, w, h = record.box
+        draw = ImageDraw.Draw(image)
+        width = max(3, round(max(image.size) / 200))
+        draw.rectangle([x - width, y - width, x + w + width, y + h + width], outline=(250, 204, 21), width=width)
+        image.thumbnail((max_side, max_side))
+        return image

@@ -1,0 +1,43 @@
+"""How the app writes numbers, times and people's names (Markdown-safe), in one place."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from gradio_app import actions
+
+
+def when(timestamp: float | None) -> str:
+    """'2026-01-02 10:00 (3 minutes ago)'."""
+    if not timestamp:
+        return "never"
+    stamp = dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+    return f"{stamp} ({actions.ago(timestamp)})"
+
+
+def pct(value) -> str:
+    return f"{value * 100:.1f}%" if isinstance(value, int | float) else "–"
+
+
+def num(value) -> str:
+    return f"{value:.3f}" if isinstance(value, int | float) else "–"
+
+
+def md(text: str) -> str:
+    """User text (persona names) shown literally in Markdown: no links, emphasis or broken tables."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+!|~-])", r"\\\1", str(text))
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def faces(count: int) -> str:
+    return f"{count} face{'s' if count != 1 else ''}"
+
+
+def with_notice(text: str, notice: str) -> str:
+    return text + (f"\n\n**{notice}**" if notice else "")

@@ -1,0 +1,188 @@
+"""What is serving and how current it is: read once per tick, shown in the header and the Classifier tab."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from assets.classifier.gate import is_failed_attempt, serving_note
+from gradio_app import actions, dagster_status
+from gradio_app.context import AppContext
+from gradio_app.formatting import md, num, pct, table, when
+from resources.state_store import StateStore
+
+RECENT_LABEL_S = 120  # "N s after your label" only when the update came this soon after it
+# The open view asks the store this often whether a newer prediction update landed (one small
+# read; nothing is re-rendered unless it did).
+PREDICTIONS_POLL_S = float(os.environ.get("FACELOOP_UI_PREDICTIONS_POLL_S", "1"))
+
+
+@dataclass(frozen=True)
+class PageStatus:
+    """The model, prediction and retrain status of one moment: one read for header and tab alike."""
+
+    model: actions.ModelStatus
+    retrain: dagster_status.RetrainStatus
+    graphql_url: str
+
+
+def page_status(ctx: AppContext) -> PageStatus:
+    return PageStatus(
+        actions.model_status(ctx.state_store),
+        dagster_status.retrain_status(ctx.dagster_graphql_url, timeout_s=1.5),
+        ctx.dagster_graphql_url,
+    )
+
+
+def prediction_update_key(store: StateStore) -> list | None:
+    """What identifies the prediction update a page shows (JSON-friendly, for a gr.State)."""
+    update = store.latest_prediction_update()
+    return None if update is None else [update["model_version"], update["label_watermark"], update["updated_at"]]
+
+
+def header_html(ctx: AppContext, status: PageStatus | None = None) -> str:
+    status = status or page_status(ctx)
+    model = status.model
+    chips = [
+        f"Classifier v{model.promoted.version} · {pct(model.promoted.metrics.get('accuracy'))} accurate"
+        if model.promoted
+        else "No classifier yet",
+        f"{model.labels_since_model} new label(s) since training",
+        status.retrain.summary(),
+    ]
+    chip_html = "".join(f'<span class="fl-chip">{c}</span>' for c in chips) + predictions_chip(ctx, model)
+    return (
+        '<div class="fl-header"><h1>FaceLoop</h1>'
+        "<p>Teach the computer who is in your photos: check its guesses, name the faces it does not know.</p>"
+        f'<div style="margin-top:8px">{chip_html}</div></div>'
+    )
+
+
+def predictions_chip(ctx: AppContext, status: actions.ModelStatus) -> str:
+    """How current the predictions are: "updated N s after your label", or that labels are on their way.
+
+    The chip carries the update's label watermark (``data-watermark``) for the browser bench.
+    """
+    update = status.prediction_update
+    if update is None:
+        return ""
+    watermark = int(update["label_watermark"])
+    if status.labels_since_predictions:
+        text = f"learning {status.labels_since_predictions} new label(s)…"
+    else:
+        mine = [e for e in ctx.state_store.label_events(since=max(0, watermark - 200)) if e.source == "app"]
+        lag = update["updated_at"] - mine[-1].created_at if mine and mine[-1].created_at else None
+        recent = lag is not None and lag < RECENT_LABEL_S
+        text = (
+            f"predictions updated {lag:.1f} s after your label"
+            if recent
+            else f"predictions {when(update['updated_at'])}"
+        )
+    return (
+        f'<span class="fl-chip" id="fl-predictions" data-watermark="{watermark}" '
+        f'data-model="{int(update["model_version"])}">{text}</span>'
+    )
+
+
+def status_markdown(ctx: AppContext, status: PageStatus | None = None) -> str:
+    """The Classifier tab: what is serving, how good it is, and how far behind the labels it is."""
+    status = status or page_status(ctx)
+    model = status.model
+    blocks = _serving_blocks(model.promoted)
+    blocks.append(f"**{model.labels_since_model} new label(s)** since this classifier was trained.")
+    retrain_line = f"**Retrain:** {status.retrain.summary()}"
+    if not status.retrain.reachable:
+        retrain_line += f" at `{status.graphql_url}`"
+    blocks.append(retrain_line + f" · [Open the Dagster UI]({dagster_status.ui_url(status.graphql_url)}/runs)")
+    blocks += _prediction_and_training_blocks(model)
+    per_persona = model.promoted.metrics.get("per_persona") if model.promoted else None
+    if per_persona:
+        rows = [
+            [md(name), num(r.get("precision")), num(r.get("recall")), num(r.get("f1")), str(r.get("support", "–"))]
+            for name, r in sorted(per_persona.items())
+        ]
+        blocks += [
+            "<details><summary>Per person (held-out faces)</summary>",
+            table(["Person", "Precision", "Recall", "F1", "Labels"], rows),
+            "</details>",
+        ]
+    versions = ctx.state_store.model_versions()
+    if versions:
+        blocks += ["<details><summary>Every version</summary>", history_table(versions), "</details>"]
+    return "\n\n".join(blocks)
+
+
+def history_table(versions) -> str:
+    """Every classifier version, newest first: what it learned from, how good, the gate, serving."""
+    rows = []
+    for v in sorted(versions, key=lambda v: -v.version):
+        m = v.metrics
+        gate = {None: "not checked", True: "passed", False: "failed"}[v.passed_gate]
+        rows.append(
+            [
+                str(v.version),
+                when(v.created_at),
+                str(m.get("labeled_faces", "–")),
+                pct(m.get("accuracy")),
+                num(m.get("macro_f1")),
+                "failed to train" if is_failed_attempt(v) else gate,
+                "**serving**" if v.promoted else "",
+            ]
+        )
+    return table(["Version", "Trained", "Labeled faces", "Accuracy", "Macro F1", "Gate", "Serving"], rows)
+
+
+def _serving_blocks(promoted) -> list[str]:
+    if promoted is None:
+        return [
+            "### No classifier is serving yet",
+            "Label faces of at least one person (in **Unknown faces** or **People**); "
+            "the pipeline trains one as soon as there are enough labels.",
+        ]
+    m = promoted.metrics
+    blocks = [
+        f"### Serving classifier: version {promoted.version}",
+        f"Trained {when(promoted.created_at)} on **{m.get('labeled_faces', '?')} labeled faces** "
+        f"of **{m.get('personas', '?')} people**.",
+        table(
+            ["Accuracy", "Macro F1", "Macro AUC", "Faces held out", "Unknowns rejected"],
+            [
+                [
+                    pct(m.get("accuracy")),
+                    num(m.get("macro_f1")),
+                    num(m.get("macro_auc")),
+                    str(m.get("held_out_faces", "–")),
+                    pct(m.get("impostor_rejected")),
+                ]
+            ],
+        ),
+    ]
+    if note := serving_note(promoted):
+        blocks.append(f"**{md(note)}**")
+    return blocks
+
+
+def _prediction_and_training_blocks(model: actions.ModelStatus) -> list[str]:
+    blocks = []
+    update, promoted = model.prediction_update, model.promoted
+    if update:
+        behind = model.labels_since_predictions
+        blocks.append(
+            f"**Predictions** last updated {when(update['updated_at'])} by version {update['model_version']} "
+            f"for {update['faces']} faces; "
+            + ("they reflect every label." if behind == 0 else f"{behind} newer label(s) are not reflected yet.")
+        )
+    else:
+        blocks.append("**Predictions:** none yet.")
+    if model.training_problem:
+        serving = f"version {promoted.version} keeps serving" if promoted else "no classifier serves yet"
+        blocks.append(f"**Last training did not give a new classifier** ({serving}): {md(model.training_problem)}")
+    latest = model.latest
+    if latest and promoted and latest.version != promoted.version and not is_failed_attempt(latest):
+        verdict = {None: "is being checked", False: "did not pass the quality gate"}.get(latest.passed_gate, "passed")
+        blocks.append(
+            f"Newest version {latest.version} ({when(latest.created_at)}) {verdict}: held-out accuracy "
+            f"{pct(latest.metrics.get('accuracy'))} (minimum {pct(latest.metrics.get('gate_min_accuracy'))}); "
+            f"version {promoted.version} keeps serving."
+        )
+    return blocks
