@@ -7,7 +7,8 @@ graph stored (as ``face_embeddings`` keeps it), trains the first classifier, sta
 ``dagster-daemon`` with the checkout's instance config and default sensor intervals, waits until
 it is idle, then writes label batches through the StateStore API (as the app does) and waits for
 ``latest_prediction_update`` to reach each batch. The breakdown comes from Dagster's own run
-records and run events. ``--baseline REF`` (default ``main``) measures that git revision's code
+records and run events. ``--baseline REF`` (default: the last revision before the latency work, so the comparison
+still means something once that work is on main) measures that git revision's code
 the same way in the same run (its own library, daemon and instance), printed under ``baseline``.
 """
 
@@ -33,6 +34,7 @@ from resources.state_store.records import LabelEvent, LabelKind
 from sensors.in_flight import IN_FLIGHT
 
 TIMEOUT_S = 300
+BEFORE_LATENCY_WORK = "17f7472"  # main before label latency was cut (TensorFlow-free training, watching sensor)
 PHASES = (
     "sensor_tick_s",
     "queue_s",
@@ -193,7 +195,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--faces", type=int, default=10000)
     parser.add_argument("--batches", type=int, default=6)
-    parser.add_argument("--baseline", default="main", help="git revision to measure side by side; 'none' to skip")
+    parser.add_argument(
+        "--baseline",
+        default=BEFORE_LATENCY_WORK,
+        help="git revision to measure side by side (default: the code before the latency work); 'none' to skip",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.batches < 5:
