@@ -17,19 +17,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
 from bench.daemon import ROOT, running_daemon, wait_for
 from bench.label_latency import alive, instance_at, wait_until_idle
+from bench.local_net import answers, free_port
 from bench.sample_library import DEFAULT_DATASET, build_library
 
 CHROMIUM = "/usr/bin/chromium"
@@ -44,18 +43,6 @@ PENDING_OR_LABELED = """(id) => {
 UPDATE_SHOWN = "(seq) => Number(document.querySelector('#fl-predictions')?.dataset.watermark) >= seq"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 def start_app(home: Path, library: Path, port: int, log: Path) -> subprocess.Popen:

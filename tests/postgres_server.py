@@ -13,13 +13,14 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from bench.local_net import free_port
 
 SUPERUSER, DATABASE = "faceloop", "dagster"
 
@@ -31,11 +32,6 @@ def server_bin() -> Path:
         raise RuntimeError("PostgreSQL server binaries not found: `make postgres` (apt-get install postgresql)")
     return Path(found[-1]).parent
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def as_server_user(command: list[str]) -> list[str]:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 
+from bench.local_net import free_port
 from gradio_app import actions
 from resources.state_store.records import LabelKind
 
@@ -33,11 +33,6 @@ pytestmark = pytest.mark.skipif(
     reason="Debian chromium missing: `make test` installs it (apt-get install -y chromium)",
 )
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.local_net import free_port
 from gradio_app.dagster_status import retrain_status, ui_url
 
 TINY_DEFS = """
@@ -52,11 +52,6 @@ def graphql(url: str, query: str, variables: dict) -> dict:
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import secrets
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
 
+from bench.local_net import free_port
 from gradio_app.__main__ import auth_from_env
 from gradio_app.views import AppContext, build_app, launch_kwargs
 
@@ -30,11 +30,6 @@ def test_login_is_on_only_with_both_user_and_password(monkeypatch):
     monkeypatch.setenv("FACELOOP_UI_PASSWORD", "pw")
     assert auth_from_env() == ("ada", "pw")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def request(opener, url: str, data: dict | None = None) -> tuple[int, str]:
