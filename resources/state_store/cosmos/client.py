@@ -173,6 +173,19 @@ class CosmosClientMixin:
             status = exc.operation_responses[exc.error_index].get("statusCode", 0)
             raise Conflict(exc.error_index, status) from None
 
+    def _batch_while_current(self, container: str, partition_key: Any, plan: Callable[[], list[tuple] | None]) -> None:
+        """Write ``plan()``'s batch; a 412 (a document it read IfNotModified changed since) plans again.
+
+        ``plan`` reads what it needs afresh each time and returns None when there is nothing to write.
+        """
+        while (ops := plan()) is not None:
+            try:
+                self._batch(container, partition_key, ops)
+                return
+            except Conflict as exc:
+                if exc.status != 412:
+                    raise
+
     def _with_counter(self, container: str, pk: str, counter: str, count: int, make_ops: Callable) -> int:
         """Reserve ``count`` numbers after the counter and write ``make_ops(first)`` in the same batch.
 

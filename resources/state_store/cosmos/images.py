@@ -10,7 +10,7 @@ import numpy as np
 from azure.cosmos.exceptions import CosmosHttpResponseError
 
 from resources.state_store.base import Detection
-from resources.state_store.cosmos.client import BATCH_LIMIT, Conflict, chunks, doc_id, plain
+from resources.state_store.cosmos.client import BATCH_LIMIT, chunks, doc_id, plain
 from resources.state_store.records import FaceRecord, ImageRecord, ImageStatus, PhotoEntry
 
 
@@ -54,26 +54,15 @@ class CosmosPhotos:
             if exc.status_code != 409:
                 raise
         # A duplicate may carry the label the first copy lacked; never drop it.
-        while entry.persona_hint:
+        def keep_hint() -> list[tuple] | None:
             current = self._read("images", image_id, image_id)
             if current["import_persona"] is not None or current["status"] != ImageStatus.NEW.value:
-                break
-            try:
-                self._batch(
-                    "images",
-                    image_id,
-                    [
-                        (
-                            "replace",
-                            (image_id, {**plain(current), "import_persona": entry.persona_hint}),
-                            {"if_match_etag": current["_etag"]},
-                        )
-                    ],
-                )
-                break
-            except Conflict as exc:
-                if exc.status != 412:
-                    raise
+                return None
+            changed = {**plain(current), "import_persona": entry.persona_hint}
+            return [("replace", (image_id, changed), {"if_match_etag": current["_etag"]})]
+
+        if entry.persona_hint:
+            self._batch_while_current("images", image_id, keep_hint)
         return False
 
     @staticmethod
@@ -111,7 +100,8 @@ class CosmosPhotos:
         for part in parts[:-1]:
             self._batch("images", image_id, [("upsert", (doc,)) for doc in part])
         width, height = found.size or (None, None)
-        while True:
+
+        def last_batch() -> list[tuple]:
             image = self._read("images", image_id, image_id)
             if image is None:
                 raise KeyError(f"no image {image_id}")
@@ -124,13 +114,9 @@ class CosmosPhotos:
                 "processed_at": time.time(),
             }
             ops = [("upsert", (doc,)) for doc in parts[-1]]
-            ops.append(("replace", (image_id, changed), {"if_match_etag": image["_etag"]}))
-            try:
-                self._batch("images", image_id, ops)
-                return
-            except Conflict as exc:
-                if exc.status != 412:
-                    raise
+            return [*ops, ("replace", (image_id, changed), {"if_match_etag": image["_etag"]})]
+
+        self._batch_while_current("images", image_id, last_batch)
 
 
 class CosmosFaces:

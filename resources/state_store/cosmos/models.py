@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from resources.state_store.cosmos.client import MODELS, Conflict, plain
+from resources.state_store.cosmos.client import MODELS, plain
 from resources.state_store.records import ModelVersion
 
 
@@ -26,7 +26,8 @@ class CosmosModels:
 
     def set_gate_result(self, version: int, passed: bool, promote: bool) -> None:
         """The serving version is one pointer document, so exactly one version is ever promoted."""
-        while True:
+
+        def verdict() -> list[tuple]:
             doc = self._read("models", f"version:{version}", MODELS)
             if doc is None:
                 raise KeyError(f"no model version {version}")
@@ -35,12 +36,9 @@ class CosmosModels:
             ]
             if promote:
                 ops.append(("upsert", ({"id": "serving", "pk": MODELS, "version": version},)))
-            try:
-                self._batch("models", MODELS, ops)
-                return
-            except Conflict as exc:
-                if exc.status != 412:
-                    raise
+            return ops
+
+        self._batch_while_current("models", MODELS, verdict)
 
     def model_versions(self) -> list[ModelVersion]:
         docs = self._query(
