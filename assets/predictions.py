@@ -6,14 +6,9 @@ import numpy as np
 import scipy.sparse as sp
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
-from assets.classifier.knownness import (
-    CLASS_ITERATIONS,
-    knn_graph,
-    l2_normalize,
-    library_graph,
-    spread_within_reach,
-)
+from assets.classifier.graph import CLASS_ITERATIONS, knn_graph, l2_normalize, spread_within_reach
 from assets.classifier.model import FaceClassifier
+from assets.library import library_graph
 from resources.artifact_store import ArtifactStore
 from resources.face_engine import FaceEngine
 from resources.state_store import StateStore
@@ -52,7 +47,7 @@ def predict_faces(
 
     The persona is the product of two experts: the Keras softmax on the face's own embedding and
     the label-spreading posterior from its neighbourhood in the library. The face is "unknown"
-    when too little label mass reaches it (the calibrated known-ness gate). A rejected persona
+    when too little label mass reaches it (below the calibrated unknown threshold). A rejected persona
     ("not this person") is never predicted for that face. The faces of one photo are solved
     together (``assign_per_photo``) so that no two get the same persona.
     """
@@ -111,7 +106,7 @@ def predict_faces(
         confidence[start : start + len(rows)] = combined[np.arange(len(rows)), best[start : start + len(rows)]]
         for position in np.flatnonzero(shared[start : start + len(rows)]):
             shared_scores[start + position] = combined[position]
-    is_known = (known_all[targets] >= classifier.knownness_threshold) & (confidence > classifier.min_confidence)
+    is_known = (known_all[targets] >= classifier.unknown_threshold) & (confidence > classifier.min_confidence)
     if one_person_per_photo and shared_scores:
         hand_labeled: dict[int, list[int]] = {}
         for face_id, state in states.items():

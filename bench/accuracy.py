@@ -76,7 +76,7 @@ def score(store: StateStore, keys: dict[str, list[str]], unknown_people: tuple[s
         "unknown_faces": len(unknown_faces),
         "unknown_recall": unknown_hits / len(unknown_faces) if unknown_faces else None,
         "held_out_accuracy": model.metrics.get("accuracy") if model else None,
-        "knownness_threshold": model.metrics.get("knownness_threshold") if model else None,
+        "unknown_threshold": model.metrics.get("unknown_threshold") if model else None,
         "provisional": bool(model.metrics.get("provisional")) if model else None,
     }
 

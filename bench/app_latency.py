@@ -43,8 +43,6 @@ PENDING_OR_LABELED = """(id) => {
 UPDATE_SHOWN = "(seq) => Number(document.querySelector('#fl-predictions')?.dataset.watermark) >= seq"
 
 
-
-
 def start_app(home: Path, library: Path, port: int, log: Path) -> subprocess.Popen:
     env = {
         **os.environ,

@@ -89,7 +89,7 @@ def run_phases(instance: DagsterInstance, run_id: str, written_at: float, seen_a
 
 def build_library(home: Path, faces: int, people: int) -> dict:
     """Synthetic faces with their neighbour lists stored, and the first classifier trained."""
-    from assets.classifier.knownness import l2_normalize, nearest_neighbours
+    from assets.classifier.graph import l2_normalize, nearest_neighbours
     from bench.harness import local_resources_at, materialize_all
 
     resources = local_resources_at(home / "home", home / "library")
@@ -150,9 +150,9 @@ def measure(faces: int, batches: int, code_root: Path = ROOT, people: int = 50, 
                 written_at = time.time()
                 seq = store.append_label_events(events)[-1]
                 wait_for(
-                    lambda seq=seq: alive(daemon)
-                    and (u := store.latest_prediction_update())
-                    and u["label_watermark"] >= seq,
+                    lambda seq=seq: (
+                        alive(daemon) and (u := store.latest_prediction_update()) and u["label_watermark"] >= seq
+                    ),
                     TIMEOUT_S,
                     interval_s=0.05,
                     what=f"label #{seq} in the predictions",

@@ -40,7 +40,7 @@ LABELED_PEOPLE = 50
 
 
 def build(home: Path, faces: int, seed: int = 0) -> tuple[np.ndarray, list[str]]:
-    from assets.classifier.knownness import l2_normalize, nearest_neighbours
+    from assets.classifier.graph import l2_normalize, nearest_neighbours
     from bench.harness import local_resources_at
 
     rng = np.random.default_rng(seed)

@@ -23,7 +23,7 @@ class ReviewItem:
     face_id: str
     persona_id: int  # the persona to ask about: the prediction, or the candidate of an unknown
     confidence: float
-    unknown: bool  # the known-ness gate said "nobody we know"; persona_id is only its best guess
+    unknown: bool  # the unknown threshold said "nobody we know"; persona_id is only its best guess
     usefulness: float  # higher: a person's answer teaches the classifier more
 
 

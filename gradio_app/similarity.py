@@ -75,7 +75,7 @@ def find_similar(
     The prediction is the pipeline's own ``predict_faces`` over the library plus the new faces,
     so "unknown" means here exactly what it means in the galleries.
     """
-    from assets.classifier.knownness import l2_normalize
+    from assets.classifier.graph import l2_normalize
     from assets.ingest.decode import PhotoError, decode_photo
     from assets.predictions import predict_faces
 

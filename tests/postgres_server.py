@@ -33,7 +33,6 @@ def server_bin() -> Path:
     return Path(found[-1]).parent
 
 
-
 def as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 

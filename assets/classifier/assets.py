@@ -23,6 +23,7 @@ from assets.classifier.gate import gate_verdict, is_checked
 from assets.classifier.metrics import confusion_matrix_markdown, per_persona_markdown
 from assets.classifier.training import TrainingError, train_classifier
 from assets.jobs import WATERMARK_TAG
+from assets.library import library_graph
 from resources.artifact_store import ArtifactStore
 from resources.face_engine import FaceEngine
 from resources.kubernetes import gpu_op_tags
@@ -60,7 +61,7 @@ def face_classifier(
         return
     started = time.monotonic()
     try:
-        result = train_classifier(state_store, face_engine.embedding_space, watermark)
+        result = train_classifier_on_store(state_store, face_engine.embedding_space, watermark)
     except TrainingError as exc:
         # Recorded as a refused version with no artifact: the promoted one keeps serving, the app
         # shows the reason, and the same labels are not retried until new ones arrive.
@@ -107,8 +108,8 @@ def face_classifier(
                 "provisional": metrics["provisional"],
                 "labeled_faces": metrics["labeled_faces"],
                 "personas": metrics["personas"],
-                "knownness_threshold": metrics["knownness_threshold"],
-                "knownness_calibration": metrics["calibration"],
+                "unknown_threshold": metrics["unknown_threshold"],
+                "unknown_threshold_calibration": metrics["calibration"],
                 "devices": ", ".join(metrics["devices"]),
                 "train_seconds": metrics["train_seconds"],
                 "per_persona": MetadataValue.md(per_persona_markdown(metrics.get("per_persona", {}))),
@@ -146,6 +147,20 @@ def label_check_table(rows: list[dict]) -> MetadataValue:
         for rank, row in enumerate(rows, start=1)
     ]
     return MetadataValue.table(records, schema=LABEL_CHECK_SCHEMA)
+
+
+def train_classifier_on_store(state_store: StateStore, space: str, watermark: int):
+    """Read what training needs from the store, then train (training.py never touches a store)."""
+    face_ids, embeddings = state_store.load_embeddings(space)
+    return train_classifier(
+        face_ids,
+        embeddings,
+        library_graph(state_store, space, face_ids, embeddings),
+        state_store.label_states(upto=watermark),
+        {p.persona_id: p.name for p in state_store.personas(include_merged=True)},
+        space,
+        watermark,
+    )
 
 
 def run_label_watermark(context: AssetExecutionContext, state_store: StateStore) -> int:

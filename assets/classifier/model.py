@@ -1,8 +1,8 @@
 """The persona classifier: softmax regression on L2-normalized embeddings.
 
 A single dense softmax layer is what the data supports (a handful of labels per persona); it
-matches logistic regression on lfw10. Unknown faces are told apart by the known-ness gate
-(knownness.py), not by softmax.
+matches logistic regression on lfw10. Unknown faces are told apart by the unknown threshold
+(unknown_threshold.py), not by softmax.
 
 One model, one loss, one optimizer, two engines. Full-batch Adam runs in NumPy by default: a
 retrain of a few hundred labels takes milliseconds there, while importing TensorFlow costs a fresh
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assets.classifier.knownness import l2_normalize
+from assets.classifier.graph import l2_normalize
 
 if TYPE_CHECKING:
     import keras
@@ -220,7 +220,7 @@ def out_of_fold_proba(features: np.ndarray, classes: np.ndarray, num_classes: in
 
 @dataclass
 class FaceClassifier:
-    """A trained classifier plus what predicting needs: class order and the open-set gate.
+    """A trained classifier plus what predicting needs: class order and the unknown threshold.
 
     ``weights`` ([kernel, bias]) are the softmax layer's parameters. The artifact keeps them as
     plain arrays (``weights.npz``, what serving reads: one matrix product, no TensorFlow) and as
@@ -230,7 +230,7 @@ class FaceClassifier:
 
     weights: list[np.ndarray]
     persona_ids: list[int]
-    knownness_threshold: float
+    unknown_threshold: float
     labeled_face_ids: list[str]
     labeled_persona_ids: list[int]
     min_confidence: float = 0.0
@@ -249,7 +249,7 @@ class FaceClassifier:
             archive.writestr("weights.npz", arrays.getvalue())
             meta = {
                 "persona_ids": self.persona_ids,
-                "knownness_threshold": self.knownness_threshold,
+                "unknown_threshold": self.unknown_threshold,
                 "labeled_face_ids": self.labeled_face_ids,
                 "labeled_persona_ids": self.labeled_persona_ids,
                 "min_confidence": self.min_confidence,
@@ -262,6 +262,8 @@ class FaceClassifier:
     def from_bytes(cls, data: bytes) -> FaceClassifier:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             meta = json.loads(archive.read("meta.json"))
+            if "knownness_threshold" in meta:  # an artifact written before the field's rename
+                meta["unknown_threshold"] = meta.pop("knownness_threshold")
             if "weights.npz" in archive.namelist():
                 with np.load(io.BytesIO(archive.read("weights.npz"))) as arrays:
                     weights = [arrays["kernel"], arrays["bias"]]

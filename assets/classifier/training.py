@@ -5,16 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
-from assets.classifier.knownness import (
-    calibrate_threshold,
-    l2_normalize,
-    leave_one_out_posterior,
-    library_graph,
-)
+from assets.classifier.graph import l2_normalize, leave_one_out_posterior
 from assets.classifier.metrics import held_out_metrics
 from assets.classifier.model import FaceClassifier, compute_devices, fit_weights, out_of_fold_proba
-from resources.state_store import StateStore
+from assets.classifier.unknown_threshold import calibrate_threshold
+from resources.state_store.records import FaceLabelState
 
 LABEL_CHECK_ROWS = 20  # the labels the model disagrees with most, kept with each version
 
@@ -32,16 +29,23 @@ class TrainingResult:
     persona_names: list[str]
 
 
-def train_classifier(store: StateStore, space: str, watermark: int) -> TrainingResult:
-    """Train on every face labeled up to ``watermark``; evaluate by stratified k-fold.
+def train_classifier(
+    face_ids: list[str],
+    embeddings: np.ndarray,
+    graph: sp.csr_matrix,
+    states: dict[str, FaceLabelState],
+    names_by_id: dict[int, str],
+    space: str,
+    watermark: int,
+) -> TrainingResult:
+    """Train on every labeled face in ``states`` (the label log up to ``watermark``); evaluate by
+    stratified k-fold.
 
     One persona is a valid model: every other face is that person or unknown, decided by the
-    knownness gate alone (a softmax over one class says nothing). A version whose people have no
-    second label has no held-out accuracy; the gate serves it as provisional (gate.py).
+    unknown threshold alone (a softmax over one class says nothing). A version whose people have
+    no second label has no held-out accuracy; the gate serves it as provisional (gate.py).
     """
-    face_ids, embeddings = store.load_embeddings(space)
     row_of = {face_id: row for row, face_id in enumerate(face_ids)}
-    states = store.label_states(upto=watermark)
     labeled = sorted(
         (face_id, state.persona_id)
         for face_id, state in states.items()
@@ -50,14 +54,12 @@ def train_classifier(store: StateStore, space: str, watermark: int) -> TrainingR
     persona_ids = sorted({persona for _, persona in labeled})
     if not persona_ids:
         raise TrainingError("need labeled faces of at least 1 persona to train, have 0")
-    names_by_id = {p.persona_id: p.name for p in store.personas(include_merged=True)}
     names = [names_by_id.get(p, str(p)) for p in persona_ids]
     column = {persona: i for i, persona in enumerate(persona_ids)}
     rows = np.array([row_of[face_id] for face_id, _ in labeled])
     classes = np.array([column[persona] for _, persona in labeled])
 
     labeled_unit = l2_normalize(embeddings[rows])  # only the labeled faces train
-    graph = library_graph(store, space, face_ids, embeddings)
     threshold, calibration = calibrate_threshold(graph, rows, classes)
     metrics = {
         "labeled_faces": len(rows),
@@ -93,7 +95,7 @@ def train_classifier(store: StateStore, space: str, watermark: int) -> TrainingR
     classifier = FaceClassifier(
         weights=weights,
         persona_ids=persona_ids,
-        knownness_threshold=threshold,
+        unknown_threshold=threshold,
         labeled_face_ids=[face_id for face_id, _ in labeled],
         labeled_persona_ids=[persona for _, persona in labeled],
         info={"space": space, "label_watermark": watermark},

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 from dagster import Config, OpExecutionContext
 
-from assets.classifier.knownness import l2_normalize, nearest_neighbours
+from assets.classifier.graph import l2_normalize, nearest_neighbours
 from assets.ingest.pool import PHOTO_PHASES, FacePool, PhaseClock, PhotoOutcome, running_pool, shared_pool
 from resources.artifact_store import ArtifactStore
 from resources.face_engine import FaceEngine

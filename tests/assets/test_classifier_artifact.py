@@ -8,7 +8,7 @@ import zipfile
 
 import numpy as np
 
-from assets.classifier.knownness import l2_normalize
+from assets.classifier.graph import l2_normalize
 from assets.classifier.model import FaceClassifier, fit_weights
 
 
@@ -20,7 +20,7 @@ def trained_classifier() -> tuple[FaceClassifier, np.ndarray]:
     classifier = FaceClassifier(
         weights=fit_weights(l2_normalize(features), classes, 4),
         persona_ids=[11, 12, 13, 14],
-        knownness_threshold=0.1,
+        unknown_threshold=0.1,
         labeled_face_ids=[f"f{i}" for i in range(40)],
         labeled_persona_ids=[11 + int(c) for c in classes],
     )

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from assets.classifier.knownness import l2_normalize
+from assets.classifier.graph import l2_normalize
 from assets.classifier.model import FaceClassifier, fit_weights, trainer, weights_proba
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import assets.predictions as predictions_module
-from assets.classifier.knownness import (
+from assets.classifier.graph import (
     CLASS_ITERATIONS,
     ITERATIONS,
     knn_graph,
@@ -48,7 +48,7 @@ def dense_reference(classifier, face_ids, embeddings, states, graph) -> dict[str
             continue
         confidence = float(combined[row, best[row]])
         persona = classifier.persona_ids[best[row]]
-        is_known = known[row] >= classifier.knownness_threshold and confidence > classifier.min_confidence
+        is_known = known[row] >= classifier.unknown_threshold and confidence > classifier.min_confidence
         out[face_id] = (persona if is_known else None, round(confidence, 4), persona)
     return out
 
@@ -63,7 +63,7 @@ def labeled_library():
     classifier = FaceClassifier(
         weights=fit_weights(l2_normalize(points[rows]), classes, len(labeled_people)),
         persona_ids=[100 + p for p in labeled_people],
-        knownness_threshold=0.02,
+        unknown_threshold=0.02,
         labeled_face_ids=[face_ids[r] for r in rows],
         labeled_persona_ids=[100 + int(c) for c in classes],
     )

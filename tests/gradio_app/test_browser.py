@@ -34,7 +34,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-
 @pytest.fixture
 def app_url(home, monkeypatch):
     from gradio_app.views import AppContext, build_app, launch_kwargs

@@ -53,7 +53,6 @@ def graphql(url: str, query: str, variables: dict) -> dict:
         return json.loads(response.read())
 
 
-
 @pytest.fixture
 def dagster_webserver(tmp_path):
     """A real webserver over a real instance holding runs in known states (no daemon: QUEUED stays queued)."""

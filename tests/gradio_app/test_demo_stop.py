@@ -19,8 +19,6 @@ from gradio_app.demo import STOP_S
 ROOT = Path(__file__).resolve().parents[2]
 
 
-
-
 def descendants(pid: int) -> set[int]:
     """Every process below ``pid`` (from /proc), however deep."""
     parents = {}
@@ -71,7 +69,9 @@ def test_ctrl_c_or_sigterm_stops_the_app_and_dagster_leaving_nothing_running(tmp
     )
     try:
         deadline = time.monotonic() + 240
-        while not (answers(f"http://127.0.0.1:{dagster_port}/server_info") and answers(f"http://127.0.0.1:{app_port}/")):
+        while not (
+            answers(f"http://127.0.0.1:{dagster_port}/server_info") and answers(f"http://127.0.0.1:{app_port}/")
+        ):
             assert demo.poll() is None and time.monotonic() < deadline, "the demo servers never came up"
             time.sleep(1)
         time.sleep(3)  # the daemon and its code server are up too by now

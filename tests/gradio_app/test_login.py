@@ -31,7 +31,6 @@ def test_login_is_on_only_with_both_user_and_password(monkeypatch):
     assert auth_from_env() == ("ada", "pw")
 
 
-
 def request(opener, url: str, data: dict | None = None) -> tuple[int, str]:
     body = urllib.parse.urlencode(data).encode() if data is not None else None
     try:

@@ -53,6 +53,7 @@ class CosmosPhotos:
         except CosmosHttpResponseError as exc:
             if exc.status_code != 409:
                 raise
+
         # A duplicate may carry the label the first copy lacked; never drop it.
         def keep_hint() -> list[tuple] | None:
             current = self._read("images", image_id, image_id)

@@ -1,19 +1,12 @@
-"""The open-set gate on synthetic clusters: labeled people are known, unlabeled clusters are not."""
+"""The unknown threshold and the graph it reads, on synthetic clusters: labeled people are known."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from assets.classifier.knownness import (
-    ITERATIONS,
-    calibrate_threshold,
-    equal_z_threshold,
-    knn_graph,
-    l2_normalize,
-    spread,
-    within_hops,
-)
+from assets.classifier.graph import ITERATIONS, knn_graph, l2_normalize, spread, within_hops
+from assets.classifier.unknown_threshold import calibrate_threshold, equal_z_threshold
 
 
 def clusters(people: int, per_person: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -70,13 +63,13 @@ def test_calibration_in_one_spread_equals_one_spread_per_hidden_set():
 
 
 def test_leave_one_out_posterior_equals_spreading_without_each_label(monkeypatch):
-    import assets.classifier.knownness as knownness
-    from assets.classifier.knownness import CLASS_ITERATIONS, leave_one_out_posterior
+    import assets.classifier.graph as graph_module
+    from assets.classifier.graph import CLASS_ITERATIONS, leave_one_out_posterior
 
     unit, person = clusters(people=5, per_person=10, seed=2)
     rows = np.concatenate([np.flatnonzero(person == p)[:3] for p in range(4)])
     graph = knn_graph(unit)
-    monkeypatch.setattr(knownness, "LOO_COLUMNS", 5)  # several chunks, a ragged last one
+    monkeypatch.setattr(graph_module, "LOO_COLUMNS", 5)  # several chunks, a ragged last one
     posterior = leave_one_out_posterior(graph, rows, person[rows], 4)
     for i, row in enumerate(rows):
         seeds = np.zeros((len(unit), 4), dtype=np.float32)
