@@ -86,103 +86,133 @@ class _Faces:
         return self._queue.pop(0)
 
 
-def build_bad_input_library(library: Path, outside: Path, dataset: Path = DEFAULT_DATASET) -> list[Case]:
-    """Write every case under ``library`` (and a link target under ``outside``); return the cases."""
-    library.mkdir(parents=True, exist_ok=True)
-    outside.mkdir(parents=True, exist_ok=True)
-    faces = _Faces(dataset)
-    cases: list[Case] = []
+class _Writer:
+    """Writes each case's file (and sidecar) under the library and keeps the case list."""
 
-    def put(case: Case, data: bytes, sidecar: bytes | None = None) -> None:
-        path = library / case.key
+    def __init__(self, library: Path, outside: Path):
+        self.library, self.outside = library, outside
+        self.cases: list[Case] = []
+
+    def put(self, case: Case, data: bytes, sidecar: bytes | None = None) -> None:
+        path = self.library / case.key
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         if sidecar is not None:
             path.with_suffix(".json").write_bytes(sidecar)
-        cases.append(case)
+        self.cases.append(case)
 
-    one = (1, 1)
-    # Good photos, unchanged; three people with sidecar labels so a classifier is trained and the
-    # unlabeled photos get predictions.
+
+ONE = (1, 1)
+
+
+def build_bad_input_library(library: Path, outside: Path, dataset: Path = DEFAULT_DATASET) -> list[Case]:
+    """Write every case under ``library`` (and a link target under ``outside``); return the cases."""
+    library.mkdir(parents=True, exist_ok=True)
+    outside.mkdir(parents=True, exist_ok=True)
+    faces, out = _Faces(dataset), _Writer(library, outside)
+    # The order is part of the fixture: each family takes the next distinct lfw10 photos.
+    for family in (_good_photos, _broken_files, _odd_encodings, _face_counts, _file_names, _not_plain_files, _sidecars):
+        family(out, faces, dataset)
+    return out.cases
+
+
+def _good_photos(out: _Writer, faces: _Faces, dataset: Path) -> None:
+    """Unchanged photos; three people with sidecar labels so a classifier is trained and the
+    unlabeled photos get predictions."""
     for i in range(4):
         src = faces.next_path()
-        put(Case(f"good_{i}", f"good/{src.name}", DONE, faces=one), src.read_bytes())
+        out.put(Case(f"good_{i}", f"good/{src.name}", DONE, faces=ONE), src.read_bytes())
     for folder in people_folders(dataset)[:LABELED_PEOPLE]:  # some lfw photos show a second person
         for src in photos_of(folder)[:LABELS_PER_PERSON]:
             sidecar = json.dumps({"persona": folder.name}).encode()
-            put(
+            out.put(
                 Case(f"labeled_{src.stem}", f"labeled/{src.name}", DONE, faces=(1, 2), persona=folder.name),
                 src.read_bytes(),
                 sidecar,
             )
 
-    # Broken or not photos at all.
-    put(Case("zero_bytes", "broken/empty.jpg", ERROR, r"empty file \(0 bytes\)"), b"")
-    whole = _jpeg(faces.next())
-    put(Case("truncated_jpeg", "broken/truncated.jpg", ERROR, r"corrupt or truncated"), whole[: len(whole) * 6 // 10])
-    html = b"<!doctype html><html><body><h1>Not a photo</h1></body></html>"
-    put(Case("html_named_jpg", "broken/page.jpg", ERROR, r"not an image"), html)
-    put(Case("text_named_png", "broken/notes.png", ERROR, r"not an image"), b"shopping list: milk, eggs\n" * 20)
-    bomb = Case("decompression_bomb", "broken/bomb.png", ERROR, r"decompression bomb|too large: 30000x30000")
-    put(bomb, png_bomb())
-    tiny = faces.next().resize((10, 10))
-    put(Case("tiny_10x10", "broken/tiny.jpg", ERROR, r"too small for face detection: 10x10"), _jpeg(tiny))
 
-    # Odd encodings of good photos: each must still give its face.
+def _broken_files(out: _Writer, faces: _Faces, dataset: Path) -> None:
+    """Broken or not photos at all."""
+    out.put(Case("zero_bytes", "broken/empty.jpg", ERROR, r"empty file \(0 bytes\)"), b"")
+    whole = _jpeg(faces.next())
+    truncated = Case("truncated_jpeg", "broken/truncated.jpg", ERROR, r"corrupt or truncated")
+    out.put(truncated, whole[: len(whole) * 6 // 10])
+    html = b"<!doctype html><html><body><h1>Not a photo</h1></body></html>"
+    out.put(Case("html_named_jpg", "broken/page.jpg", ERROR, r"not an image"), html)
+    out.put(Case("text_named_png", "broken/notes.png", ERROR, r"not an image"), b"shopping list: milk, eggs\n" * 20)
+    bomb = Case("decompression_bomb", "broken/bomb.png", ERROR, r"decompression bomb|too large: 30000x30000")
+    out.put(bomb, png_bomb())
+    tiny = faces.next().resize((10, 10))
+    out.put(Case("tiny_10x10", "broken/tiny.jpg", ERROR, r"too small for face detection: 10x10"), _jpeg(tiny))
+
+
+def _odd_encodings(out: _Writer, faces: _Faces, dataset: Path) -> None:
+    """Odd encodings of good photos: each must still give its face."""
     face = faces.next().convert("RGBA")
     alpha = Image.radial_gradient("L").resize(face.size).point(lambda v: 255 - v // 2)
     face.putalpha(alpha)
-    put(Case("png_alpha", "odd/alpha.png", DONE, faces=one), _save(face, "PNG"))
+    out.put(Case("png_alpha", "odd/alpha.png", DONE, faces=ONE), _save(face, "PNG"))
     gray16 = Image.fromarray((np.asarray(faces.next().convert("L"), dtype=np.uint16) * 257).astype(np.uint16))
-    put(Case("png_16bit", "odd/deep.png", DONE, faces=one), _save(gray16, "PNG"))
-    put(Case("grayscale", "odd/gray.jpg", DONE, faces=one), _jpeg(faces.next().convert("L")))
-    put(Case("cmyk_jpeg", "odd/cmyk.jpg", DONE, faces=one), _jpeg(faces.next().convert("CMYK")))
+    out.put(Case("png_16bit", "odd/deep.png", DONE, faces=ONE), _save(gray16, "PNG"))
+    out.put(Case("grayscale", "odd/gray.jpg", DONE, faces=ONE), _jpeg(faces.next().convert("L")))
+    out.put(Case("cmyk_jpeg", "odd/cmyk.jpg", DONE, faces=ONE), _jpeg(faces.next().convert("CMYK")))
     upright = faces.next().crop((0, 25, 250, 225))  # 250x200: the orientation shows in the size
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90° clockwise to display": the pixels are stored sideways
     sideways = upright.transpose(Image.Transpose.ROTATE_90)
-    put(Case("exif_rotated", "odd/sideways.jpg", DONE, faces=one, upright_size=(250, 200)), _jpeg(sideways, exif=exif))
+    rotated = Case("exif_rotated", "odd/sideways.jpg", DONE, faces=ONE, upright_size=(250, 200))
+    out.put(rotated, _jpeg(sideways, exif=exif))
     first = faces.next()
     frames = [first, ImageOps.mirror(first), Image.effect_noise(first.size, 60).convert("RGB")]
     gif = _save(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=200, loop=0)
-    put(Case("animated_gif", "odd/animated.gif", DONE, faces=one), gif)
-    put(Case("webp", "odd/photo.webp", DONE, faces=one), _save(faces.next(), "WEBP", quality=90))
+    out.put(Case("animated_gif", "odd/animated.gif", DONE, faces=ONE), gif)
+    out.put(Case("webp", "odd/photo.webp", DONE, faces=ONE), _save(faces.next(), "WEBP", quality=90))
 
-    # No face, many faces.
+
+def _face_counts(out: _Writer, faces: _Faces, dataset: Path) -> None:
+    """No face, many faces."""
     rng = np.random.default_rng(8)
     noise = Image.fromarray(rng.integers(0, 256, (300, 300, 3), dtype=np.uint8))
-    put(Case("noise_no_face", "odd/noise.jpg", NO_FACE, r"no face found"), _jpeg(noise))
+    out.put(Case("noise_no_face", "odd/noise.jpg", NO_FACE, r"no face found"), _jpeg(noise))
     group = Image.new("RGB", (500, 500), (200, 200, 200))
     for i in range(4):
         group.paste(faces.next(), ((i % 2) * 250, (i // 2) * 250))
-    put(Case("many_faces", "odd/group of four.jpg", DONE, faces=(4, 4)), _jpeg(group))
+    out.put(Case("many_faces", "odd/group of four.jpg", DONE, faces=(4, 4)), _jpeg(group))
 
-    # File names.
-    put(Case("name_spaces", "names/with  spaces .jpg", DONE, faces=one), faces.next_path().read_bytes())
-    put(Case("name_unicode", "names/ünïcødé 名前 ☺.jpg", DONE, faces=one), faces.next_path().read_bytes())
-    put(Case("name_dots", "names/x..y...jpg", DONE, faces=one), faces.next_path().read_bytes())
 
-    # Things that are not plain files in the library.
+def _file_names(out: _Writer, faces: _Faces, dataset: Path) -> None:
+    out.put(Case("name_spaces", "names/with  spaces .jpg", DONE, faces=ONE), faces.next_path().read_bytes())
+    out.put(Case("name_unicode", "names/ünïcødé 名前 ☺.jpg", DONE, faces=ONE), faces.next_path().read_bytes())
+    out.put(Case("name_dots", "names/x..y...jpg", DONE, faces=ONE), faces.next_path().read_bytes())
+
+
+def _not_plain_files(out: _Writer, faces: _Faces, dataset: Path) -> None:
+    """Links, a pipe, and a photo still being written when first read (see ConcurrentWriterSource)."""
+    library, outside = out.library, out.outside
     target = outside / "private.jpg"
     target.write_bytes(faces.next_path().read_bytes())
     (library / "links").mkdir()
     os.symlink(target, library / "links" / "outside.jpg")
-    cases.append(Case("symlink_outside", "links/outside.jpg", UNREADABLE, r"outside the library; not followed"))
+    out.cases.append(Case("symlink_outside", "links/outside.jpg", UNREADABLE, r"outside the library; not followed"))
     os.symlink("gone.jpg", library / "links" / "dangling.jpg")
-    cases.append(Case("dangling_symlink", "links/dangling.jpg", UNREADABLE, r"broken symbolic link"))
+    out.cases.append(Case("dangling_symlink", "links/dangling.jpg", UNREADABLE, r"broken symbolic link"))
     os.mkfifo(library / "links" / "pipe.jpg")
-    cases.append(Case("fifo", "links/pipe.jpg", UNREADABLE, r"not a regular file \(a named pipe\)"))
-    # Half written when first read; the rest arrives during the read (see ConcurrentWriterSource).
+    out.cases.append(Case("fifo", "links/pipe.jpg", UNREADABLE, r"not a regular file \(a named pipe\)"))
     full = faces.next_path().read_bytes()
     path = library / CHANGING_KEY
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(full[: len(full) // 2])
     (outside / "rest-of-being-written.bin").write_bytes(full[len(full) // 2 :])
-    cases.append(Case("changed_while_read", CHANGING_KEY, UNREADABLE, r"changed while it was read"))
+    out.cases.append(Case("changed_while_read", CHANGING_KEY, UNREADABLE, r"changed while it was read"))
 
-    # Sidecars: a bad one costs only the label, never the photo.
+
+def _sidecars(out: _Writer, faces: _Faces, dataset: Path) -> None:
+    """A bad sidecar costs only the label, never the photo."""
+
     def labeled(name: str, key: str, sidecar: bytes, persona: str | None = None, problem: str | None = None) -> None:
-        put(Case(name, key, DONE, faces=one, persona=persona, sidecar_problem=problem), _jpeg(faces.next()), sidecar)
+        case = Case(name, key, DONE, faces=ONE, persona=persona, sidecar_problem=problem)
+        out.put(case, _jpeg(faces.next()), sidecar)
 
     labeled("sidecar_malformed_json", "sidecars/malformed.jpg", b'{"persona": "Ada', problem=r"not valid JSON")
     labeled("sidecar_wrong_type", "sidecars/wrong type.jpg", b'{"persona": ["Ada"]}', problem=r"non-empty string")
@@ -198,7 +228,6 @@ def build_bad_input_library(library: Path, outside: Path, dataset: Path = DEFAUL
     labeled("sidecar_control_characters", "sidecars/control.jpg", control, problem=r"control characters")
     long_name = json.dumps({"persona": "A" * 500}).encode()
     labeled("sidecar_too_long", "sidecars/long.jpg", long_name, problem=r"longer than 120 characters")
-    return cases
 
 
 class ConcurrentWriterSource(LocalFolderImageSource):
