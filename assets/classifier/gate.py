@@ -16,6 +16,7 @@ already covers the label watermark, so a failing set of labels is not retried un
 from __future__ import annotations
 
 from resources.state_store.records import ModelVersion
+from resources.state_store.rules import has_classifier
 
 DEFAULT_MIN_ACCURACY = 0.8
 
@@ -44,7 +45,7 @@ def gate_verdict(metrics: dict, checked_version_serves: bool = False) -> tuple[b
 
 def is_failed_attempt(version: ModelVersion) -> bool:
     """A recorded training attempt that produced no classifier (never loadable, never promoted)."""
-    return not version.artifact_key or bool(version.metrics.get("training_error"))
+    return not has_classifier(version)
 
 
 def is_provisional(version: ModelVersion | None) -> bool:
