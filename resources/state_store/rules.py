@@ -389,6 +389,4 @@ def undo_serving_event(
         raise UndoRefused(f"serving changed again after event {seq}; undo that first")
     if before.pin is None:
         return ServingEvent(ServingKind.AUTOMATIC, source=UNDO_SOURCE, actor=actor)
-    return ServingEvent(
-        ServingKind.PIN, before.pin.version, before.pin.newest_checked, source=UNDO_SOURCE, actor=actor
-    )
+    return ServingEvent(ServingKind.PIN, before.pin.version, before.pin.newest_checked, source=UNDO_SOURCE, actor=actor)
