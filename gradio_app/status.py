@@ -9,6 +9,7 @@ from assets.classifier.gate import is_failed_attempt, serving_note
 from gradio_app import actions, dagster_status
 from gradio_app.context import AppContext
 from gradio_app.formatting import md, num, pct, table, when
+from gradio_app.history import pin_line, serving_words
 from resources.state_store import StateStore
 
 RECENT_LABEL_S = 120  # "N s after your label" only when the update came this soon after it
@@ -43,9 +44,11 @@ def prediction_update_key(store: StateStore) -> list | None:
 def header_html(ctx: AppContext, status: PageStatus | None = None) -> str:
     status = status or page_status(ctx)
     model = status.model
+    serving, pinned = model.serving, bool(model.serving_state and model.serving_state.pinned)
     chips = [
-        f"Classifier v{model.promoted.version} · {pct(model.promoted.metrics.get('accuracy'))} accurate"
-        if model.promoted
+        f"Classifier v{serving.version}{' 📌 pinned' if pinned else ''} · "
+        f"{pct(serving.metrics.get('accuracy'))} accurate"
+        if serving
         else "No classifier yet",
         f"{model.labels_since_model} new label(s) since training",
         status.retrain.summary(),
@@ -88,14 +91,16 @@ def status_markdown(ctx: AppContext, status: PageStatus | None = None) -> str:
     """The Classifier tab: what is serving, how good it is, and how far behind the labels it is."""
     status = status or page_status(ctx)
     model = status.model
-    blocks = _serving_blocks(model.promoted)
+    blocks = _serving_blocks(model.serving)
+    if line := pin_line(model.serving_state):
+        blocks.insert(1, f"**{line}**")
     blocks.append(f"**{model.labels_since_model} new label(s)** since this classifier was trained.")
     retrain_line = f"**Retrain:** {status.retrain.summary()}"
     if not status.retrain.reachable:
         retrain_line += f" at `{status.graphql_url}`"
     blocks.append(retrain_line + f" · [Open the Dagster UI]({dagster_status.ui_url(status.graphql_url)}/runs)")
     blocks += _prediction_and_training_blocks(model)
-    per_persona = model.promoted.metrics.get("per_persona") if model.promoted else None
+    per_persona = model.serving.metrics.get("per_persona") if model.serving else None
     if per_persona:
         rows = [
             [md(name), num(r.get("precision")), num(r.get("recall")), num(r.get("f1")), str(r.get("support", "–"))]
@@ -108,12 +113,14 @@ def status_markdown(ctx: AppContext, status: PageStatus | None = None) -> str:
         ]
     versions = ctx.state_store.model_versions()
     if versions:
-        blocks += ["<details><summary>Every version</summary>", history_table(versions), "</details>"]
+        every = history_table(versions, model.serving_state)
+        blocks += ["<details open><summary>Every version</summary>", every, "</details>"]
     return "\n\n".join(blocks)
 
 
-def history_table(versions) -> str:
-    """Every classifier version, newest first: what it learned from, how good, the gate, serving."""
+def history_table(versions, state=None) -> str:
+    """Every classifier version, newest first: what it learned from, how good, the gate, serving
+    (``state``, the store's ``Serving``; without it the promoted version is the serving one)."""
     rows = []
     for v in sorted(versions, key=lambda v: -v.version):
         m = v.metrics
@@ -125,11 +132,13 @@ def history_table(versions) -> str:
                 str(m.get("labeled_faces", "–")),
                 pct(m.get("accuracy")),
                 num(m.get("macro_f1")),
+                str(m.get("personas", "–")),
                 "failed to train" if is_failed_attempt(v) else gate,
-                "**serving**" if v.promoted else "",
+                serving_words(v, state) if state else ("**serving**" if v.promoted else ""),
             ]
         )
-    return table(["Version", "Trained", "Labeled faces", "Accuracy", "Macro F1", "Gate", "Serving"], rows)
+    header = ["Version", "Trained", "Labeled faces", "Accuracy", "Macro F1", "People", "Gate", "Serving"]
+    return table(header, rows)
 
 
 def _serving_blocks(promoted) -> list[str]:
@@ -164,7 +173,7 @@ def _serving_blocks(promoted) -> list[str]:
 
 def _prediction_and_training_blocks(model: actions.ModelStatus) -> list[str]:
     blocks = []
-    update, promoted = model.prediction_update, model.promoted
+    update, promoted = model.prediction_update, model.serving
     if update:
         behind = model.labels_since_predictions
         blocks.append(
@@ -178,7 +187,8 @@ def _prediction_and_training_blocks(model: actions.ModelStatus) -> list[str]:
         serving = f"version {promoted.version} keeps serving" if promoted else "no classifier serves yet"
         blocks.append(f"**Last training did not give a new classifier** ({serving}): {md(model.training_problem)}")
     latest = model.latest
-    if latest and promoted and latest.version != promoted.version and not is_failed_attempt(latest):
+    pinned = model.serving_state is not None and model.serving_state.pinned
+    if latest and promoted and latest.version != promoted.version and not is_failed_attempt(latest) and not pinned:
         verdict = {None: "is being checked", False: "did not pass the quality gate"}.get(latest.passed_gate, "passed")
         blocks.append(
             f"Newest version {latest.version} ({when(latest.created_at)}) {verdict}: held-out accuracy "
