@@ -24,7 +24,7 @@ def pin_line(state: Serving | None) -> str | None:
     if state is None:
         return None
     if state.pin is not None:
-        return f"📌 {pinned_by(state.pin)}; {RESUMES}."
+        return f"{pinned_by(state.pin)}; {RESUMES}."
     if state.lifted_pin is not None and state.model is not None:
         return f"The pin ({pinned_by(state.lifted_pin)}) was lifted: v{state.model.version} passed the quality gate."
     return None

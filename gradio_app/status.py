@@ -46,7 +46,7 @@ def header_html(ctx: AppContext, status: PageStatus | None = None) -> str:
     model = status.model
     serving, pinned = model.serving, bool(model.serving_state and model.serving_state.pinned)
     chips = [
-        f"Classifier v{serving.version}{' 📌 pinned' if pinned else ''} · "
+        f"Classifier v{serving.version}{' (pinned)' if pinned else ''} · "
         f"{pct(serving.metrics.get('accuracy'))} accurate"
         if serving
         else "No classifier yet",
@@ -70,7 +70,10 @@ def predictions_chip(ctx: AppContext, status: actions.ModelStatus) -> str:
     if update is None:
         return ""
     watermark = int(update["label_watermark"])
-    if status.labels_since_predictions:
+    pin = status.serving_state.pin if status.serving_state else None
+    if pin is not None and int(update["model_version"]) == pin.version:
+        text = f"predictions from pinned v{pin.version}"
+    elif status.labels_since_predictions:
         text = f"learning {status.labels_since_predictions} new label(s)…"
     else:
         mine = [e for e in ctx.state_store.label_events(since=max(0, watermark - 200)) if e.source == "app"]
@@ -176,10 +179,18 @@ def _prediction_and_training_blocks(model: actions.ModelStatus) -> list[str]:
     update, promoted = model.prediction_update, model.serving
     if update:
         behind = model.labels_since_predictions
+        pinned_here = model.serving_state and model.serving_state.pin and promoted.version == update["model_version"]
+        if behind == 0:
+            lag = "they reflect every label."
+        elif pinned_here:
+            lag = (
+                f"{behind} later label(s) are not in the pinned version (a new version trained on them lifts the pin)."
+            )
+        else:
+            lag = f"{behind} newer label(s) are not reflected yet."
         blocks.append(
             f"**Predictions** last updated {when(update['updated_at'])} by version {update['model_version']} "
-            f"for {update['faces']} faces; "
-            + ("they reflect every label." if behind == 0 else f"{behind} newer label(s) are not reflected yet.")
+            f"for {update['faces']} faces; {lag}"
         )
     else:
         blocks.append("**Predictions:** none yet.")

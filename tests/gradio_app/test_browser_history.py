@@ -70,7 +70,7 @@ def test_rollback_to_version_1_then_predictions_from_version_1(page, home, truth
     page.wait_for_selector("#status-md :text('v1 pinned')")
     status = page.locator("#status-md").inner_text()
     assert "automatic promotion resumes when a new version passes the quality gate" in status
-    page.wait_for_selector("#fl-header :text('Classifier v1 📌 pinned')")
+    page.wait_for_selector("#fl-header :text('Classifier v1 (pinned)')")
     (pin,) = store.serving_events()
     assert (pin.kind, pin.version) == ("pin", v1.version) and store.serving_model().version == v1.version
     assert page.locator("#serve-btn").is_disabled()  # version 1 serves: nothing more to pin
