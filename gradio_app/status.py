@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assets.classifier.gate import is_failed_attempt, serving_note
@@ -11,6 +12,7 @@ from gradio_app.context import AppContext
 from gradio_app.formatting import md, num, pct, table, when
 from gradio_app.history import pin_line, serving_words
 from resources.state_store import StateStore
+from resources.state_store.records import ModelVersion, Serving
 
 RECENT_LABEL_S = 120  # "N s after your label" only when the update came this soon after it
 # The open view asks the store this often whether a newer prediction update landed (one small
@@ -121,7 +123,7 @@ def status_markdown(ctx: AppContext, status: PageStatus | None = None) -> str:
     return "\n\n".join(blocks)
 
 
-def history_table(versions, state=None) -> str:
+def history_table(versions: Sequence[ModelVersion], state: Serving | None = None) -> str:
     """Every classifier version, newest first: what it learned from, how good, the gate, serving
     (``state``, the store's ``Serving``; without it the promoted version is the serving one)."""
     rows = []
