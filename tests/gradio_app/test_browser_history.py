@@ -81,6 +81,15 @@ def test_rollback_to_version_1_then_predictions_from_version_1(page, home, truth
     assert stored_predictions(store) == predicted_by(home, v1)
     shoot(page, "rollback-to-v1")
 
+    page.click("#undo-btn")  # Undo takes the pin back (an inverse event), then pin it again
+    page.wait_for_selector(".toast-body :text('Undone: serve version 1')")
+    page.wait_for_selector("#fl-header :text('Classifier v2 ·')")
+    assert [e.kind for e in store.serving_events()] == ["pin", "automatic"]
+    page.locator("#version-pick input").click()
+    page.get_by_role("option", name=re.compile(r"^v1 · ")).click()
+    page.click("#serve-btn")
+    page.wait_for_selector("#fl-header :text('Classifier v1 (pinned)')")
+
     page.click("#automatic-btn")  # back to automatic: version 2 serves, and relabels, again
     page.wait_for_selector("#fl-header :text('Classifier v2 ·')")
     assert not store.serving().pinned and store.serving_model().version == v2.version
