@@ -40,6 +40,13 @@ def serving_words(version: ModelVersion, state: Serving | None) -> str:
     return ""
 
 
+def gate_short(version: ModelVersion) -> str:
+    """The quality gate's verdict in a word or two, for tables and lists."""
+    if is_failed_attempt(version):
+        return "failed to train"
+    return {None: "not checked", True: "passed", False: "failed"}[version.passed_gate]
+
+
 def gate_words(version: ModelVersion) -> str:
     """The quality gate's verdict with its reason, once."""
     if is_failed_attempt(version):
@@ -54,12 +61,7 @@ def version_choices(versions: Sequence[ModelVersion], state: Serving | None) -> 
     """Dropdown entries, newest first: 'v3 · 96.7% · passed · serving'."""
     choices = []
     for v in sorted(versions, key=lambda v: -v.version):
-        gate = (
-            "failed to train"
-            if is_failed_attempt(v)
-            else {None: "not checked", True: "passed", False: "failed"}[v.passed_gate]
-        )
-        parts = [f"v{v.version}", pct(v.metrics.get("accuracy")), gate]
+        parts = [f"v{v.version}", pct(v.metrics.get("accuracy")), gate_short(v)]
         if words := serving_words(v, state).replace("**", ""):
             parts.append(words)
         choices.append((" · ".join(parts), v.version))

@@ -10,7 +10,7 @@ from assets.classifier.gate import is_failed_attempt, serving_note
 from gradio_app import actions, dagster_status
 from gradio_app.context import AppContext
 from gradio_app.formatting import md, num, pct, table, when
-from gradio_app.history import pin_line, serving_words
+from gradio_app.history import gate_short, pin_line, serving_words
 from resources.state_store import StateStore
 from resources.state_store.records import ModelVersion, Serving
 
@@ -129,7 +129,6 @@ def history_table(versions: Sequence[ModelVersion], state: Serving | None = None
     rows = []
     for v in sorted(versions, key=lambda v: -v.version):
         m = v.metrics
-        gate = {None: "not checked", True: "passed", False: "failed"}[v.passed_gate]
         rows.append(
             [
                 str(v.version),
@@ -138,7 +137,7 @@ def history_table(versions: Sequence[ModelVersion], state: Serving | None = None
                 pct(m.get("accuracy")),
                 num(m.get("macro_f1")),
                 str(m.get("personas", "–")),
-                "failed to train" if is_failed_attempt(v) else gate,
+                gate_short(v),
                 serving_words(v, state) if state else ("**serving**" if v.promoted else ""),
             ]
         )
