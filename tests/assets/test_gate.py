@@ -55,3 +55,14 @@ def test_the_gate_description_says_its_verdict_once_and_names_a_pin():
     provisional = gate_description(1, passed, reason, Serving(None, None))
     assert provisional.startswith("v1 promoted as provisional: no held-out faces")
     assert provisional.count("provisional") == 1
+
+
+def test_metadata_floats_are_rounded_as_people_read_them():
+    import numpy as np
+
+    from assets.classifier.assets import plain_metadata
+
+    raw = {"accuracy": np.float64(0.966666), "threshold": 3.14159e-05, "faces": np.int64(30), "ok": True}
+    shown = plain_metadata(raw)
+    assert shown == {"accuracy": 0.9667, "threshold": 3.142e-05, "faces": 30, "ok": True}
+    assert type(shown["faces"]) is int and type(shown["accuracy"]) is float
