@@ -1,4 +1,4 @@
-"""The two jobs: ingest new photos, and retrain + relabel after new labels."""
+"""The jobs: ingest new photos, retrain + relabel after new labels, relabel when the serving version changes."""
 
 from dagster import AssetSelection, define_asset_job
 
@@ -17,4 +17,11 @@ retrain_job = define_asset_job(
     selection=AssetSelection.assets("face_classifier", "predicted_labels"),
     description="Train a classifier on all labels; if it passes the quality gate, relabel every face.",
     tags={"faceloop/retrain": "true"},
+)
+
+relabel_job = define_asset_job(
+    "relabel_job",
+    selection=AssetSelection.assets("predicted_labels"),
+    description="Relabel every face with the serving version, after a labeler pins one or goes back to automatic.",
+    tags={"faceloop/relabel": "true"},
 )

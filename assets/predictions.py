@@ -12,7 +12,7 @@ from assets.library import library_graph
 from resources.artifact_store import ArtifactStore
 from resources.face_engine import FaceEngine
 from resources.state_store import StateStore
-from resources.state_store.records import FaceLabelState, PredictionColumns
+from resources.state_store.records import FaceLabelState, PredictionColumns, Serving
 
 CHUNK = 65_536  # faces scored at a time: memory stays flat however large the library
 UNKNOWN_FLOOR = 0.05  # in a shared photo, a face takes a persona other than its best only if at least this likely
@@ -200,26 +200,30 @@ def predicted_labels(
     artifact_store: ArtifactStore,
     face_engine: FaceEngine,
 ) -> MaterializeResult:
-    """Predictions for unlabeled faces; only rows whose prediction changed are written."""
-    promoted = state_store.promoted_model()
-    if promoted is None:
+    """Predictions for unlabeled faces by the serving version (a labeler's pin, else the promoted
+    one); only rows whose prediction changed are written."""
+    state = state_store.serving()
+    serving = state.model
+    if serving is None:
         context.log.info("no promoted classifier yet: label faces of at least two personas")
         return MaterializeResult(metadata={"status": "no promoted classifier yet", "written": 0})
     clock = PhaseClock()
     face_ids, embeddings = state_store.load_embeddings(face_engine.embedding_space)
     watermark = state_store.label_watermark()
-    # "Reflected" means in the model: the labels the promoted version was trained on.
-    reflected = (promoted.version, promoted.label_watermark, len(face_ids))
+    # "Reflected" means in the model: the labels the serving version was trained on.
+    reflected = (serving.version, serving.label_watermark, len(face_ids))
     last = state_store.latest_prediction_update()
     last_key = last and (last["model_version"], last["label_watermark"], last["faces"])
-    if last_key == reflected and watermark == promoted.label_watermark:
-        return MaterializeResult(metadata={"status": "up to date", "written": 0, "model_version": promoted.version})
-    classifier = FaceClassifier.from_bytes(artifact_store.get(promoted.artifact_key))
+    if last_key == reflected and watermark == serving.label_watermark:
+        return MaterializeResult(
+            metadata={"status": "up to date", "written": 0, "model_version": serving.version, "pinned": state.pinned}
+        )
+    classifier = FaceClassifier.from_bytes(artifact_store.get(serving.artifact_key))
     states = state_store.label_states(upto=watermark)
     clock.lap("load")
     graph = library_graph(state_store, face_engine.embedding_space, face_ids, embeddings)
     clock.lap("graph")
-    predictions = predict_faces(classifier, promoted.version, face_ids, embeddings, states, graph)
+    predictions = predict_faces(classifier, serving.version, face_ids, embeddings, states, graph)
     clock.lap("score")
     settled_now = [f for f, s in states.items() if s.settled]
     written = state_store.write_predictions(predictions, drop=settled_now)
@@ -229,8 +233,10 @@ def predicted_labels(
     context.log.info(f"predicted_labels: {len(predictions)} faces, {written} predictions written; {clock}")
     return MaterializeResult(
         metadata={
-            "model_version": promoted.version,
-            "label_watermark": promoted.label_watermark,
+            "model_version": serving.version,
+            "pinned": state.pinned,
+            "served_by": served_by(state),
+            "label_watermark": serving.label_watermark,
             "human_labels_applied_upto": watermark,
             "predicted_faces": len(predictions),
             "unknown": int((~predictions.known).sum()),
@@ -238,3 +244,11 @@ def predicted_labels(
             **{f"seconds_{phase}": seconds for phase, seconds in clock.laps.items()},
         }
     )
+
+
+def served_by(state: Serving) -> str:
+    """Which version served this run and why, for the run's metadata."""
+    if state.pin is not None:
+        who = f" by {state.pin.actor}" if state.pin.actor else ""
+        return f"v{state.model.version}, pinned{who} (promoted: v{state.promoted.version if state.promoted else '-'})"
+    return f"v{state.model.version}, promoted by the quality gate"

@@ -111,8 +111,8 @@ class Page:
 
         trigger(with_header, inputs, [*outputs, *self.header_outputs], **kwargs)
 
-    def record(self, request: gr.Request | None, description: str, seqs) -> None:
-        self.ctx.undo_log.record(session(request), description, list(seqs))
+    def record(self, request: gr.Request | None, description: str, seqs, log: str = "labels") -> None:
+        self.ctx.undo_log.record(session(request), description, list(seqs), log)
 
 
 class Tab:

@@ -20,6 +20,7 @@ from resources.state_store.records import (
     ModelVersion,
     Persona,
     Prediction,
+    Serving,
 )
 from resources.state_store.rules import resolve as resolve_persona
 
@@ -160,21 +161,28 @@ def predicted_faces(snap: Snapshot, persona_id: int) -> list[FaceItem]:
 
 @dataclass(frozen=True)
 class ModelStatus:
-    promoted: ModelVersion | None
+    promoted: ModelVersion | None  # the quality gate's choice (a pin may serve another)
     latest: ModelVersion | None  # newest version, promoted or not
     label_watermark: int
-    labels_since_model: int  # label events the promoted model has not seen
+    labels_since_model: int  # label events the serving model has not seen
     prediction_update: dict | None
     labels_since_predictions: int  # label events the stored predictions do not reflect yet
     faces: int
     training_problem: str | None = None  # why the newest training or gate gave no serving classifier
+    serving_state: Serving | None = None  # which version serves, and the pin if one holds
+
+    @property
+    def serving(self) -> ModelVersion | None:
+        """The version predictions come from: a labeler's pin, else the promoted one."""
+        return self.serving_state.model if self.serving_state else self.promoted
 
 
 def model_status(store: StateStore) -> ModelStatus:
-    promoted = store.promoted_model()
+    state = store.serving()
+    promoted, serving = state.promoted, state.model
     latest = store.latest_model()
     update = store.latest_prediction_update()
-    model_mark = promoted.label_watermark if promoted else 0
+    model_mark = serving.label_watermark if serving else 0
     prediction_mark = update["label_watermark"] if update else 0
     events = store.label_events(since=min(model_mark, prediction_mark))
     return ModelStatus(
@@ -186,6 +194,7 @@ def model_status(store: StateStore) -> ModelStatus:
         labels_since_predictions=sum(1 for e in events if (e.seq or 0) > prediction_mark),
         faces=len(store.faces()),
         training_problem=training_problem(latest),
+        serving_state=state,
     )
 
 

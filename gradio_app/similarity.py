@@ -89,7 +89,7 @@ def find_similar(
     query = face_engine.embed([d.aligned for d in detected]).astype(np.float32)
     library_ids, library = state_store.load_embeddings(face_engine.embedding_space)
     states = state_store.label_states()
-    promoted = state_store.promoted_model()
+    promoted = state_store.serving_model()  # a labeler's pin, else the promoted version
 
     predictions: list[Prediction | None] = [None] * len(detected)
     if promoted is not None and len(library_ids):

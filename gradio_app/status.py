@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assets.classifier.gate import is_failed_attempt, serving_note
 from gradio_app import actions, dagster_status
 from gradio_app.context import AppContext
 from gradio_app.formatting import md, num, pct, table, when
+from gradio_app.history import gate_short, pin_line, serving_words
 from resources.state_store import StateStore
+from resources.state_store.records import ModelVersion, Serving
 
 RECENT_LABEL_S = 120  # "N s after your label" only when the update came this soon after it
 # The open view asks the store this often whether a newer prediction update landed (one small
@@ -43,9 +46,11 @@ def prediction_update_key(store: StateStore) -> list | None:
 def header_html(ctx: AppContext, status: PageStatus | None = None) -> str:
     status = status or page_status(ctx)
     model = status.model
+    serving, pinned = model.serving, bool(model.serving_state and model.serving_state.pinned)
     chips = [
-        f"Classifier v{model.promoted.version} · {pct(model.promoted.metrics.get('accuracy'))} accurate"
-        if model.promoted
+        f"Classifier v{serving.version}{' (pinned)' if pinned else ''} · "
+        f"{pct(serving.metrics.get('accuracy'))} accurate"
+        if serving
         else "No classifier yet",
         f"{model.labels_since_model} new label(s) since training",
         status.retrain.summary(),
@@ -67,7 +72,10 @@ def predictions_chip(ctx: AppContext, status: actions.ModelStatus) -> str:
     if update is None:
         return ""
     watermark = int(update["label_watermark"])
-    if status.labels_since_predictions:
+    pin = status.serving_state.pin if status.serving_state else None
+    if pin is not None and int(update["model_version"]) == pin.version:
+        text = f"predictions from pinned v{pin.version}"
+    elif status.labels_since_predictions:
         text = f"learning {status.labels_since_predictions} new label(s)…"
     else:
         mine = [e for e in ctx.state_store.label_events(since=max(0, watermark - 200)) if e.source == "app"]
@@ -88,14 +96,16 @@ def status_markdown(ctx: AppContext, status: PageStatus | None = None) -> str:
     """The Classifier tab: what is serving, how good it is, and how far behind the labels it is."""
     status = status or page_status(ctx)
     model = status.model
-    blocks = _serving_blocks(model.promoted)
+    blocks = _serving_blocks(model.serving)
+    if line := pin_line(model.serving_state):
+        blocks.insert(1, f"**{line}**")
     blocks.append(f"**{model.labels_since_model} new label(s)** since this classifier was trained.")
     retrain_line = f"**Retrain:** {status.retrain.summary()}"
     if not status.retrain.reachable:
         retrain_line += f" at `{status.graphql_url}`"
     blocks.append(retrain_line + f" · [Open the Dagster UI]({dagster_status.ui_url(status.graphql_url)}/runs)")
     blocks += _prediction_and_training_blocks(model)
-    per_persona = model.promoted.metrics.get("per_persona") if model.promoted else None
+    per_persona = model.serving.metrics.get("per_persona") if model.serving else None
     if per_persona:
         rows = [
             [md(name), num(r.get("precision")), num(r.get("recall")), num(r.get("f1")), str(r.get("support", "–"))]
@@ -108,16 +118,17 @@ def status_markdown(ctx: AppContext, status: PageStatus | None = None) -> str:
         ]
     versions = ctx.state_store.model_versions()
     if versions:
-        blocks += ["<details><summary>Every version</summary>", history_table(versions), "</details>"]
+        every = history_table(versions, model.serving_state)
+        blocks += ["<details open><summary>Every version</summary>", every, "</details>"]
     return "\n\n".join(blocks)
 
 
-def history_table(versions) -> str:
-    """Every classifier version, newest first: what it learned from, how good, the gate, serving."""
+def history_table(versions: Sequence[ModelVersion], state: Serving | None = None) -> str:
+    """Every classifier version, newest first: what it learned from, how good, the gate, serving
+    (``state``, the store's ``Serving``; without it the promoted version is the serving one)."""
     rows = []
     for v in sorted(versions, key=lambda v: -v.version):
         m = v.metrics
-        gate = {None: "not checked", True: "passed", False: "failed"}[v.passed_gate]
         rows.append(
             [
                 str(v.version),
@@ -125,11 +136,13 @@ def history_table(versions) -> str:
                 str(m.get("labeled_faces", "–")),
                 pct(m.get("accuracy")),
                 num(m.get("macro_f1")),
-                "failed to train" if is_failed_attempt(v) else gate,
-                "**serving**" if v.promoted else "",
+                str(m.get("personas", "–")),
+                gate_short(v),
+                serving_words(v, state) if state else ("**serving**" if v.promoted else ""),
             ]
         )
-    return table(["Version", "Trained", "Labeled faces", "Accuracy", "Macro F1", "Gate", "Serving"], rows)
+    header = ["Version", "Trained", "Labeled faces", "Accuracy", "Macro F1", "People", "Gate", "Serving"]
+    return table(header, rows)
 
 
 def _serving_blocks(promoted) -> list[str]:
@@ -164,13 +177,21 @@ def _serving_blocks(promoted) -> list[str]:
 
 def _prediction_and_training_blocks(model: actions.ModelStatus) -> list[str]:
     blocks = []
-    update, promoted = model.prediction_update, model.promoted
+    update, promoted = model.prediction_update, model.serving
     if update:
         behind = model.labels_since_predictions
+        pinned_here = model.serving_state and model.serving_state.pin and promoted.version == update["model_version"]
+        if behind == 0:
+            lag = "they reflect every label."
+        elif pinned_here:
+            lag = (
+                f"{behind} later label(s) are not in the pinned version (a new version trained on them lifts the pin)."
+            )
+        else:
+            lag = f"{behind} newer label(s) are not reflected yet."
         blocks.append(
             f"**Predictions** last updated {when(update['updated_at'])} by version {update['model_version']} "
-            f"for {update['faces']} faces; "
-            + ("they reflect every label." if behind == 0 else f"{behind} newer label(s) are not reflected yet.")
+            f"for {update['faces']} faces; {lag}"
         )
     else:
         blocks.append("**Predictions:** none yet.")
@@ -178,7 +199,8 @@ def _prediction_and_training_blocks(model: actions.ModelStatus) -> list[str]:
         serving = f"version {promoted.version} keeps serving" if promoted else "no classifier serves yet"
         blocks.append(f"**Last training did not give a new classifier** ({serving}): {md(model.training_problem)}")
     latest = model.latest
-    if latest and promoted and latest.version != promoted.version and not is_failed_attempt(latest):
+    pinned = model.serving_state is not None and model.serving_state.pinned
+    if latest and promoted and latest.version != promoted.version and not is_failed_attempt(latest) and not pinned:
         verdict = {None: "is being checked", False: "did not pass the quality gate"}.get(latest.passed_gate, "passed")
         blocks.append(
             f"Newest version {latest.version} ({when(latest.created_at)}) {verdict}: held-out accuracy "

@@ -2,6 +2,8 @@
 
 An action (confirm 12 faces, name a group, merge two people) logged several events; undoing it
 undoes each of them, newest first, by appending their inverses: the log is never rewritten.
+Serving a version (a pin, or back to automatic) is a step of the serving log, undone the same way
+(``StateStore.undo_serving``).
 A face or person changed again since (by this person in another tab, or by someone else) is
 refused by the store's rule, and the refusal is told rather than overridden.
 """
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from resources.state_store import StateStore
 from resources.state_store.rules import UndoRefused
 
+LABELS, SERVING = "labels", "serving"
 MAX_STEPS = 50  # per session: enough for a day's "oops", small enough to keep in memory
 
 
@@ -22,6 +25,7 @@ MAX_STEPS = 50  # per session: enough for a day's "oops", small enough to keep i
 class Step:
     description: str  # "confirmed 3 faces as Ada", shown on the Undo button
     seqs: tuple[int, ...]  # the events the action logged
+    log: str = LABELS  # which log they are in: LABELS or SERVING
 
 
 @dataclass(frozen=True)
@@ -46,12 +50,12 @@ class UndoLog:
         self._steps: dict[str, list[Step]] = {}
         self._lock = threading.Lock()
 
-    def record(self, session: str | None, description: str, seqs: Sequence[int]) -> None:
+    def record(self, session: str | None, description: str, seqs: Sequence[int], log: str = LABELS) -> None:
         if not seqs:
             return
         with self._lock:
             steps = self._steps.setdefault(session or "", [])
-            steps.append(Step(description, tuple(seqs)))
+            steps.append(Step(description, tuple(seqs), log))
             del steps[:-MAX_STEPS]
 
     def last(self, session: str | None) -> Step | None:
@@ -72,7 +76,8 @@ class UndoLog:
         undone, refused = 0, []
         for seq in sorted(step.seqs, reverse=True):
             try:
-                undone += 1 if store.undo(seq, actor=actor) else 0
+                inverse = store.undo_serving(seq, actor=actor) if step.log == SERVING else store.undo(seq, actor=actor)
+                undone += 1 if inverse else 0
             except (UndoRefused, KeyError) as exc:
                 refused.append(str(exc).strip("'\""))
         return Undone(step.description, undone, refused)

@@ -19,8 +19,8 @@ from dagster import (
     asset_check,
 )
 
-from assets.classifier.gate import gate_verdict, is_checked
-from assets.classifier.metrics import confusion_matrix_markdown, per_persona_markdown
+from assets.classifier.gate import gate_description, gate_verdict, is_checked
+from assets.classifier.metrics import confusion_markdown, per_persona_markdown
 from assets.classifier.training import TrainingError, train_classifier
 from assets.jobs import WATERMARK_TAG
 from assets.library import library_graph
@@ -68,7 +68,7 @@ def face_classifier(
         metrics = {"training_error": str(exc), "accuracy": None, "gate_min_accuracy": config.min_accuracy}
         attempt = state_store.add_model_version(watermark, "", metrics, note=f"not trained: {exc}")
         state_store.set_gate_result(attempt.version, passed=False, promote=False)
-        serving = state_store.promoted_model()
+        serving = state_store.serving_model()
         keeps = f"v{serving.version} keeps serving" if serving else "no classifier serves yet"
         context.log.warning(f"classifier not trained (attempt v{attempt.version}): {exc}; {keeps}")
         context.log_event(
@@ -91,11 +91,7 @@ def face_classifier(
         "train_seconds": round(time.monotonic() - started, 3),
     }
     version = state_store.add_model_version(watermark, key, metrics)
-    picture = (
-        confusion_matrix_markdown(result.held_out_true, result.held_out_proba.argmax(axis=1), result.persona_names)
-        if len(result.held_out_true)
-        else "_no held-out faces yet_"
-    )
+    picture = confusion_markdown(metrics["confusion"]) if metrics.get("confusion") else "_no held-out faces yet_"
     yield MaterializeResult(
         metadata=plain_metadata(
             {
@@ -171,9 +167,16 @@ def run_label_watermark(context: AssetExecutionContext, state_store: StateStore)
 
 
 def plain_metadata(metadata: dict) -> dict:
-    """Numpy scalars as Python numbers: Dagster's event log cannot serialize numpy types (a run on a
-    persistent instance would fail after training, on small label sets where a metric is numpy)."""
-    return {key: value.item() if isinstance(value, np.generic) else value for key, value in metadata.items()}
+    """Numpy scalars as Python numbers (Dagster's event log cannot serialize numpy types: a run on a
+    persistent instance would fail after training, on small label sets where a metric is numpy),
+    and floats rounded to 4 places (4 significant digits when smaller), as people read them."""
+    return {key: rounded(value.item() if isinstance(value, np.generic) else value) for key, value in metadata.items()}
+
+
+def rounded(value):
+    if isinstance(value, float) and not isinstance(value, bool):
+        return round(value, 4) if value == 0 or abs(value) >= 1e-3 else float(f"{value:.4g}")
+    return value
 
 
 @asset_check(asset=face_classifier, blocking=True, description="Promote only a classifier that is good enough.")
@@ -183,31 +186,26 @@ def classifier_quality_gate(context: AssetCheckExecutionContext, state_store: St
         return AssetCheckResult(passed=False, description="no classifier version exists")
     accuracy = latest.metrics.get("accuracy")
     minimum = latest.metrics.get("gate_min_accuracy", 0.8)
-    serving = state_store.promoted_model()
-    passed, reason = gate_verdict(latest.metrics, checked_version_serves=is_checked(serving))
+    passed, reason = gate_verdict(latest.metrics, checked_version_serves=is_checked(state_store.promoted_model()))
+    before = state_store.serving()
     state_store.set_gate_result(latest.version, passed, promote=passed)
-    serving = state_store.promoted_model()
-    provisional = passed and accuracy is None
-    verdict = (
-        "promoted as provisional"
-        if provisional
-        else "promoted"
-        if passed
-        else f"not promoted; v{serving.version if serving else '-'} keeps serving"
-    )
+    after = state_store.serving()  # a version that passes lifts a labeler's pin (rules.serving)
+    lifted = before.pin if before.pin and not after.pin else None
     if not passed:
         context.log.warning(f"classifier v{latest.version} refused: {reason}")
     return AssetCheckResult(
         passed=passed,
         severity=AssetCheckSeverity.ERROR,
-        description=f"v{latest.version}: held-out accuracy {accuracy} vs minimum {minimum}: {verdict} ({reason})",
+        description=gate_description(latest.version, passed, reason, after, lifted),
         metadata=plain_metadata(
             {
                 "version": latest.version,
                 "accuracy": accuracy,
                 "min_accuracy": minimum,
-                "provisional": provisional,
-                "reason": reason,
+                "provisional": passed and accuracy is None,
+                "serving_version": after.model.version if after.model else None,
+                "pinned": after.pinned,
+                "lifted_pin": lifted.version if lifted else None,
             }
         ),
     )

@@ -15,7 +15,8 @@ already covers the label watermark, so a failing set of labels is not retried un
 
 from __future__ import annotations
 
-from resources.state_store.records import ModelVersion
+from resources.state_store.records import ModelVersion, Serving, ServingEvent
+from resources.state_store.rules import has_classifier
 
 DEFAULT_MIN_ACCURACY = 0.8
 
@@ -44,7 +45,7 @@ def gate_verdict(metrics: dict, checked_version_serves: bool = False) -> tuple[b
 
 def is_failed_attempt(version: ModelVersion) -> bool:
     """A recorded training attempt that produced no classifier (never loadable, never promoted)."""
-    return not version.artifact_key or bool(version.metrics.get("training_error"))
+    return not has_classifier(version)
 
 
 def is_provisional(version: ModelVersion | None) -> bool:
@@ -72,3 +73,26 @@ def serving_note(promoted: ModelVersion | None) -> str | None:
         "Provisional: no held-out faces to check it on yet. Give some people a second labeled face "
         "and the next version is checked as usual."
     )
+
+
+def pin_words(pin: ServingEvent) -> str:
+    """ "v1 pinned by ada" (the actor left out when unknown)."""
+    return f"v{pin.version} pinned" + (f" by {pin.actor}" if pin.actor else "")
+
+
+def gate_description(
+    version: int, passed: bool, reason: str, serving: Serving, lifted: ServingEvent | None = None
+) -> str:
+    """The gate's verdict said once: promoted or not, why, what serves, and a pin it lifted."""
+    if passed:
+        provisional = reason.startswith("provisional: ")
+        how = "promoted as provisional" if provisional else "promoted"
+        text = f"v{version} {how}: {reason.removeprefix('provisional: ')}"
+        if lifted is not None:
+            text += f"; it lifts the pin ({pin_words(lifted)}): automatic promotion resumes"
+        return text
+    if serving.pin is not None:
+        keeps = f"{pin_words(serving.pin)} keeps serving"
+    else:
+        keeps = f"v{serving.model.version} keeps serving" if serving.model else "no classifier serves yet"
+    return f"v{version} not promoted: {reason}; {keeps}"

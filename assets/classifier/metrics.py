@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 
-MAX_MATRIX_CLASSES = 40  # beyond this a picture is unreadable and bloats the event log
+MAX_MATRIX_CLASSES = 30  # beyond this the picture is wider than MAX_PICTURE_PX (unreadable) and bloats the event log
 
 
 def held_out_metrics(true: np.ndarray, proba: np.ndarray, names: list[str]) -> dict:
@@ -45,7 +45,40 @@ def held_out_metrics(true: np.ndarray, proba: np.ndarray, names: list[str]) -> d
         "macro_auc": auc,
         "held_out_faces": len(true),
         "per_persona": per_persona,
+        "confusion": confusion_table(true, predicted, names),
     }
+
+
+def confusion_table(true: np.ndarray, predicted: np.ndarray, names: list[str]) -> dict:
+    """The confusion matrix as kept with a version: the people seen, and its non-zero cells as
+    ``[labeled, predicted, faces]`` positions in that list (small for any number of people)."""
+    present = np.unique(np.concatenate([true, predicted])).astype(int)
+    position = {int(c): i for i, c in enumerate(present)}
+    matrix = confusion_counts(true, predicted, len(names))[np.ix_(present, present)]
+    cells = [[int(i), int(j), int(matrix[i, j])] for i, j in zip(*np.nonzero(matrix), strict=True)]
+    return {"personas": [names[c] for c in position], "cells": cells}
+
+
+def confusion_matrix_of(table: dict) -> np.ndarray:
+    """The dense matrix of a ``confusion_table`` (rows labeled, columns predicted)."""
+    n = len(table["personas"])
+    matrix = np.zeros((n, n), dtype=np.int64)
+    for i, j, count in table["cells"]:
+        matrix[i, j] = count
+    return matrix
+
+
+def short_names(names: list[str]) -> list[str]:
+    """Unique 2-3 letter codes ("Tony_Blair" -> "TB") so a matrix of many people fits the page."""
+    codes: list[str] = []
+    for name in names:
+        words = [w for w in name.replace("_", " ").replace("-", " ").split() if w]
+        base = ("".join(w[0] for w in words[:3]) if len(words) > 1 else (words[0][:2] if words else "?")).upper()
+        code, n = base, 2
+        while code in codes:
+            code, n = f"{base}{n}", n + 1
+        codes.append(code)
+    return codes
 
 
 def confusion_counts(true: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
@@ -70,52 +103,53 @@ def per_persona_markdown(per_persona: dict) -> str:
     return "\n".join(lines)
 
 
-CELL_PX, LABEL_PX, FONT_PX = 24, 120, 11
+MAX_PICTURE_PX = 480  # the Dagster UI's metadata column: wider pictures are scaled down, numbers unreadable
+CELL_PX, MIN_CELL_PX, LABEL_PX, FONT_PX = 24, 14, 34, 11
 LIGHT, DARK = np.array([247, 251, 255]), np.array([8, 48, 107])  # matplotlib's "Blues" ends
 
 
 def confusion_matrix_markdown(true: np.ndarray, predicted: np.ndarray, names: list[str]) -> str:
-    """A small PNG embedded as markdown (Dagster 1.13 has no image metadata type).
+    return confusion_markdown(confusion_table(true, predicted, names))
+
+
+def confusion_markdown(table: dict) -> str:
+    """A legend of short names, then a small PNG embedded as markdown (Dagster 1.13 has no image
+    metadata type). Short codes instead of names keep the picture under ``MAX_PICTURE_PX`` wide,
+    so it is shown at full size, numbers readable, beside the other metadata.
 
     Drawn with Pillow: matplotlib's import and layout cost the label-to-prediction path ~0.8 s
     per retrain run, for a grid of numbered squares.
     """
-    present = np.unique(np.concatenate([true, predicted]))
-    if len(present) > MAX_MATRIX_CLASSES:
-        return f"_{len(present)} personas: too many to draw; see per-persona metrics._"
-    matrix = confusion_counts(true, predicted, len(names))[np.ix_(present, present)]
+    names = table["personas"]
+    if len(names) > MAX_MATRIX_CLASSES:
+        return f"_{len(names)} personas: too many to draw; see per-persona metrics._"
+    codes = short_names(names)
     buffer = io.BytesIO()
-    matrix_picture(matrix, [names[c][:18] for c in present]).save(buffer, format="PNG", optimize=True)
+    matrix_picture(confusion_matrix_of(table), codes).save(buffer, format="PNG", optimize=True)
     encoded = base64.b64encode(buffer.getvalue()).decode()
-    return f"![confusion matrix](data:image/png;base64,{encoded})"
+    legend = " · ".join(f"**{code}** {name}" for code, name in zip(codes, names, strict=True))
+    return f"Rows: labeled, columns: predicted. {legend}\n\n![confusion matrix](data:image/png;base64,{encoded})"
 
 
 def matrix_picture(matrix: np.ndarray, labels: list[str]):
-    """Rows = labeled, columns = predicted; darker = more faces; names left and below."""
+    """Rows = labeled, columns = predicted; darker = more faces; short names left and on top."""
     from PIL import Image, ImageDraw, ImageFont
 
-    font = ImageFont.load_default(size=FONT_PX)
     n = len(labels)
-    side = LABEL_PX + n * CELL_PX + 8
-    picture = Image.new("RGB", (side, side + 14), "white")
+    cell = max(MIN_CELL_PX, min(CELL_PX, (MAX_PICTURE_PX - LABEL_PX - 8) // max(n, 1)))
+    font = ImageFont.load_default(size=FONT_PX if cell >= 20 else 9)
+    top = 18
+    picture = Image.new("RGB", (LABEL_PX + n * cell + 8, top + n * cell + 8), "white")
     draw = ImageDraw.Draw(picture)
-    top = 4
     shade = matrix / max(int(matrix.max()), 1)
     for (i, j), value in np.ndenumerate(matrix):
-        x, y = LABEL_PX + j * CELL_PX, top + i * CELL_PX
+        x, y = LABEL_PX + j * cell, top + i * cell
         colour = tuple(int(c) for c in LIGHT + (DARK - LIGHT) * shade[i, j])
-        draw.rectangle([x, y, x + CELL_PX - 1, y + CELL_PX - 1], fill=colour)
+        draw.rectangle([x, y, x + cell - 1, y + cell - 1], fill=colour)
         if value:
             ink = "white" if shade[i, j] > 0.5 else "black"
-            draw.text((x + CELL_PX / 2, y + CELL_PX / 2), str(value), fill=ink, font=font, anchor="mm")
+            draw.text((x + cell / 2, y + cell / 2), str(value), fill=ink, font=font, anchor="mm")
     for i, label in enumerate(labels):
-        draw.text((LABEL_PX - 4, top + i * CELL_PX + CELL_PX / 2), label, fill="black", font=font, anchor="rm")
-    bottom = top + n * CELL_PX
-    column_labels = Image.new("RGB", (LABEL_PX, n * CELL_PX), "white")
-    column_draw = ImageDraw.Draw(column_labels)
-    for j, label in enumerate(labels):
-        column_draw.text((LABEL_PX - 4, j * CELL_PX + CELL_PX / 2), label, fill="black", font=font, anchor="rm")
-    picture.paste(column_labels.rotate(90, expand=True), (LABEL_PX, bottom + 4))
-    draw.text((LABEL_PX + n * CELL_PX / 2, side + 6), "predicted", fill="black", font=font, anchor="mm")
-    draw.text((4, bottom + 4), "rows: labeled", fill="black", font=font)
+        draw.text((LABEL_PX - 4, top + i * cell + cell / 2), label, fill="black", font=font, anchor="rm")
+        draw.text((LABEL_PX + i * cell + cell / 2, top - 4), label, fill="black", font=font, anchor="ms")
     return picture

@@ -33,6 +33,8 @@ from resources.state_store.records import (
     PhotoEntry,
     Prediction,
     PredictionColumns,
+    Serving,
+    ServingEvent,
 )
 from resources.state_store.rules import PersonaChange
 
@@ -255,7 +257,45 @@ class StateStore(ConfigurableResource, ABC):
         """All versions, newest first."""
 
     def promoted_model(self) -> ModelVersion | None:
+        """The version the quality gate promoted last (a pin may serve another: ``serving_model``)."""
         return next((m for m in self.model_versions() if m.promoted), None)
+
+    # -- which version serves (rules.serving): a labeler's pin, else the promoted one ---------
+    def serving(self) -> Serving:
+        """The serving version with its pin (if one holds) and the promoted one, from one read."""
+        return rules.serving(self.model_versions(), self._serving_events())
+
+    def serving_model(self) -> ModelVersion | None:
+        """The version predictions come from: the pinned one while a pin holds, else the promoted."""
+        return self.serving().model
+
+    def pin_model(self, version: int, *, actor: str | None = None) -> int | None:
+        """Serve ``version`` until the next version that passes the quality gate, or the labeler,
+        lifts the pin; logged. Refused (``rules.PinRefused``) for a failed training attempt.
+        Returns the event's sequence number, None when this pin already holds."""
+        event = rules.pin(version, self.model_versions(), self._serving_events(), actor)
+        return self._append_serving_event(event) if event else None
+
+    def serve_automatically(self, *, actor: str | None = None) -> int | None:
+        """Lift the pin: the promoted version serves again. None when no pin holds."""
+        event = rules.automatic(self.model_versions(), self._serving_events(), actor)
+        return self._append_serving_event(event) if event else None
+
+    def undo_serving(self, seq: int, *, actor: str | None = None) -> list[int]:
+        """Undo serving event ``seq`` (a pin, or back to automatic) by appending its inverse."""
+        event = rules.undo_serving_event(self.model_versions(), self._serving_events(), seq, actor)
+        return [self._append_serving_event(event)] if event else []
+
+    def serving_events(self) -> list[ServingEvent]:
+        """Pins and returns to automatic, oldest first."""
+        return sorted(self._serving_events(), key=lambda e: e.seq or 0)
+
+    @abstractmethod
+    def _serving_events(self) -> list[ServingEvent]: ...
+
+    @abstractmethod
+    def _append_serving_event(self, event: ServingEvent) -> int:
+        """Append one serving event (its seq and time assigned here); returns its seq."""
 
     def latest_model(self) -> ModelVersion | None:
         versions = self.model_versions()

@@ -159,6 +159,42 @@ class ModelVersion:
     note: str | None = None
 
 
+class ServingKind(enum.StrEnum):
+    PIN = "pin"  # a labeler chose the version that serves
+    AUTOMATIC = "automatic"  # a labeler gave serving back to the quality gate
+
+
+@dataclass(frozen=True)
+class ServingEvent:
+    """One entry of the serving log (append-only, its own sequence): a pin, or back to automatic.
+
+    A pin holds until a version checked after it passes the quality gate: ``newest_checked`` is
+    the newest version with a gate verdict when it was made, so a later promotion lifts it.
+    """
+
+    kind: ServingKind
+    version: int | None = None  # PIN: the version that serves
+    newest_checked: int = 0  # PIN: newest version the gate had judged when it was pinned
+    source: str = "app"  # "app" or "undo"
+    actor: str | None = None
+    seq: int | None = None
+    created_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Which version serves and why (``rules.serving``): the pin that holds, else the promoted one."""
+
+    model: ModelVersion | None
+    promoted: ModelVersion | None
+    pin: ServingEvent | None = None  # the pin that holds now
+    lifted_pin: ServingEvent | None = None  # the last pin, when a version that passed the gate lifted it
+
+    @property
+    def pinned(self) -> bool:
+        return self.pin is not None
+
+
 def __getattr__(name: str):
     """The label rules moved to ``rules``; these names are still importable from here."""
     if name in ("derive_label_states", "validate_persona_name"):

@@ -31,3 +31,38 @@ def test_the_app_is_told_a_serving_version_is_provisional_and_why_one_is_refused
     assert "Provisional" in serving_note(provisional) and serving_note(checked) is None
     refused = ModelVersion(4, 12, "key", NO_ESTIMATE, passed_gate=False)
     assert training_problem(refused).startswith("version 4: no held-out faces")
+
+
+def test_the_gate_description_says_its_verdict_once_and_names_a_pin():
+    from assets.classifier.gate import gate_description
+    from resources.state_store.records import Serving, ServingEvent, ServingKind
+
+    v1 = ModelVersion(1, 5, "k1", {"personas": 2, "accuracy": 0.9}, passed_gate=True, promoted=True)
+    v2 = ModelVersion(2, 8, "k2", {"personas": 2, "accuracy": 0.95}, passed_gate=True, promoted=True)
+    pin = ServingEvent(ServingKind.PIN, 1, 1, actor="ada", seq=1)
+    passed, reason = gate_verdict({"personas": 2, "accuracy": 0.95, "gate_min_accuracy": 0.8})
+    lifted = gate_description(2, passed, reason, Serving(v2, v2, lifted_pin=pin), lifted=pin)
+    assert lifted == (
+        "v2 promoted: held-out accuracy 95.0% meets the 80% minimum; "
+        "it lifts the pin (v1 pinned by ada): automatic promotion resumes"
+    )
+    passed, reason = gate_verdict({"personas": 2, "accuracy": 0.5, "gate_min_accuracy": 0.8})
+    refused = gate_description(3, passed, reason, Serving(v1, v2, pin=pin))
+    assert (
+        refused == "v3 not promoted: held-out accuracy 50.0% is below the 80% minimum; v1 pinned by ada keeps serving"
+    )
+    passed, reason = gate_verdict(NO_ESTIMATE)
+    provisional = gate_description(1, passed, reason, Serving(None, None))
+    assert provisional.startswith("v1 promoted as provisional: no held-out faces")
+    assert provisional.count("provisional") == 1
+
+
+def test_metadata_floats_are_rounded_as_people_read_them():
+    import numpy as np
+
+    from assets.classifier.assets import plain_metadata
+
+    raw = {"accuracy": np.float64(0.966666), "threshold": 3.14159e-05, "faces": np.int64(30), "ok": True}
+    shown = plain_metadata(raw)
+    assert shown == {"accuracy": 0.9667, "threshold": 3.142e-05, "faces": 30, "ok": True}
+    assert type(shown["faces"]) is int and type(shown["accuracy"]) is float

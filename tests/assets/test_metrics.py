@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 
 import numpy as np
 import pytest
@@ -55,3 +56,33 @@ def test_confusion_matrix_is_a_png_data_url_and_large_ones_are_not_drawn():
     assert base64.b64decode(encoded).startswith(b"\x89PNG")
     many = np.arange(50)
     assert "too many" in confusion_matrix_markdown(many, many, [str(i) for i in many])
+
+
+def test_the_confusion_matrix_kept_with_a_version_rebuilds_the_counts():
+    from assets.classifier.metrics import confusion_counts, confusion_matrix_of, confusion_table
+
+    rng = np.random.default_rng(3)
+    true, predicted = rng.integers(0, 6, size=80), rng.integers(0, 6, size=80)
+    predicted[true == 5] = 5  # class 4 never predicted, 5 always right
+    names = [f"p{i}" for i in range(8)]  # 6 and 7 never seen: left out
+    kept = confusion_table(true, predicted, names)
+    present = np.unique(np.concatenate([true, predicted]))
+    assert kept["personas"] == [names[c] for c in present]
+    expected = confusion_counts(true, predicted, len(names))[np.ix_(present, present)]
+    np.testing.assert_array_equal(confusion_matrix_of(kept), expected)
+    assert all(count > 0 for _, _, count in kept["cells"])  # only the non-zero cells are kept
+
+
+def test_the_confusion_matrix_picture_fits_the_dagster_ui_with_a_legend_of_short_names():
+    from PIL import Image
+
+    from assets.classifier.metrics import MAX_MATRIX_CLASSES, MAX_PICTURE_PX, confusion_markdown, short_names
+
+    assert short_names(["Tony_Blair", "Tony Bennett", "Tom", "George_W_Bush"]) == ["TB", "TB2", "TO", "GWB"]
+    names = [f"Person_{chr(65 + i // 26)}{chr(65 + i % 26)}_Long_Surname" for i in range(MAX_MATRIX_CLASSES)]
+    cells = [[i, i, 3] for i in range(len(names))] + [[0, 1, 12]]
+    markdown = confusion_markdown({"personas": names, "cells": cells})
+    legend, picture = markdown.split("\n\n![confusion matrix](data:image/png;base64,")
+    assert all(name in legend for name in names)
+    width, _ = Image.open(io.BytesIO(base64.b64decode(picture.rstrip(")")))).size
+    assert width <= MAX_PICTURE_PX

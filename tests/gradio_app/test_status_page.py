@@ -18,3 +18,32 @@ def test_the_classifier_tab_lists_every_version_with_its_gate_and_serving_state(
     assert table[3].startswith("| 1 |") and "| passed |" in table[3] and "**serving**" in table[3]
     ctx = AppContext.from_resources(home.resources, dagster_graphql_url="http://127.0.0.1:9/graphql")
     assert "<summary>Every version</summary>" in status_markdown(ctx)
+
+
+def test_a_pin_shows_in_the_history_the_status_and_the_version_detail(home):
+    from gradio_app.history import can_serve, version_detail
+
+    store = home.store
+    [first] = store.model_versions()
+    old_metrics = {"accuracy": 0.99, "personas": 10, "held_out_faces": 30}  # as kept before confusion matrices
+    second = store.add_model_version(first.label_watermark, first.artifact_key, old_metrics)
+    store.set_gate_result(second.version, passed=True, promote=True)
+    failed = store.add_model_version(first.label_watermark, "", {"training_error": "no labels", "accuracy": None})
+    store.set_gate_result(failed.version, passed=False, promote=False)
+    store.pin_model(first.version, actor="ada")
+    state = store.serving()
+    first, second, failed = sorted(store.model_versions(), key=lambda v: v.version)
+
+    table = history_table(store.model_versions(), state).splitlines()
+
+    assert table[2].startswith("| 3 |") and "| failed to train |" in table[2]
+    assert table[3].startswith("| 2 |") and "promoted (a pinned version serves)" in table[3]
+    assert table[4].startswith("| 1 |") and "**serving** (pinned)" in table[4]
+    ctx = AppContext.from_resources(home.resources, dagster_graphql_url="http://127.0.0.1:9/graphql")
+    page = status_markdown(ctx)
+    assert "v1 pinned by ada" in page and "automatic promotion resumes when a new version passes" in page
+    detail = version_detail(first, state)
+    assert "Version 1 — **serving** (pinned)" in detail and "Confusion matrix" in detail
+    assert "| **TB** Tony\\_Blair |" in detail  # rows: the person's name after its short name
+    assert "_Not kept for this version" in version_detail(second, state)  # its metrics have no matrix
+    assert not can_serve(failed, state) and not can_serve(first, state) and can_serve(second, state)

@@ -97,3 +97,23 @@ def test_an_added_photo_is_followed_to_its_faces_and_names(home):
     assert outcomes[photo].startswith("1 face → ") or " faces → " in outcomes[photo]
     assert snap.name(snap.label_of(labeled)) in outcomes[labeled_photo]
     assert outcomes["uploads/not-yet.jpg"] == "waiting for the pipeline to find its faces…"
+
+
+def test_serving_an_earlier_version_is_undone_like_a_label(tmp_path):
+    from gradio_app.undo import SERVING
+    from resources.state_store import SqliteStateStore
+    from resources.state_store.records import ServingKind
+
+    store = SqliteStateStore(path=str(tmp_path / "state.db"))
+    for watermark in (3, 5):
+        version = store.add_model_version(watermark, f"k{watermark}", {"accuracy": 0.9})
+        store.set_gate_result(version.version, True, promote=True)
+    log = UndoLog()
+    log.record("s1", "serve version 1", [store.pin_model(1, actor="ada")], SERVING)
+    assert store.serving_model().version == 1
+
+    done = log.undo(store, "s1", actor="ada")
+
+    assert (done.undone, done.refused, done.message) == (1, [], "Undone: serve version 1.")
+    assert store.serving_model().version == 2 and not store.serving().pinned
+    assert [e.kind for e in store.serving_events()] == [ServingKind.PIN, ServingKind.AUTOMATIC]  # appended

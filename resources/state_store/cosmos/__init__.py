@@ -8,7 +8,7 @@ Containers and partition keys follow the access patterns (see ARCHITECTURE.md):
 - ``labels``      /pk        one partition ("log"): the seq counter, label events, personas and name
                              claims, so appends, merges and renames are atomic transactional batches
 - ``predictions`` /bucket    32 hash buckets: changed predictions go out as concurrent batches
-- ``models``      /pk        one partition: classifier versions, their counter, the serving pointer
+- ``models``      /pk        one partition: classifier versions, their counter, the promoted pointer, the serving log
 
 Two writers never overwrite each other: counters and personas are replaced with the etag they were
 read with (IfNotModified; a 412 re-reads and retries), and the reserved sequence numbers are written

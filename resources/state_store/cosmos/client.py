@@ -84,6 +84,7 @@ class CosmosClientMixin:
             (containers["labels"], LOG, "seq"),
             (containers["labels"], LOG, "persona"),
             (containers["models"], MODELS, "version"),
+            (containers["models"], MODELS, "serving_event"),
         ]:
             try:
                 container.create_item({"id": f"counter:{counter}", "pk": pk, "value": 0})

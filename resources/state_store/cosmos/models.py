@@ -1,11 +1,12 @@
-"""Cosmos DB classifier versions: one ``models`` partition with a version counter and a serving pointer."""
+"""Cosmos DB classifier versions: one ``models`` partition with a version counter, the promoted
+version's pointer, and the serving log (its own counter, so each event is one batch with its seq)."""
 
 from __future__ import annotations
 
 import time
 
 from resources.state_store.cosmos.client import MODELS, plain
-from resources.state_store.records import ModelVersion
+from resources.state_store.records import ModelVersion, ServingEvent, ServingKind
 
 
 class CosmosModels:
@@ -60,3 +61,31 @@ class CosmosModels:
             for d in docs
         ]
         return sorted(versions, key=lambda m: m.version, reverse=True)
+
+    def _serving_events(self) -> list[ServingEvent]:
+        docs = self._query(
+            "models", "SELECT * FROM c WHERE c.pk = @pk AND c.type = 'serving_event'", partition_key=MODELS, pk=MODELS
+        )
+        fields = ("version", "newest_checked", "source", "actor", "seq", "created_at")
+        events = [ServingEvent(ServingKind(d["kind"]), *(d.get(f) for f in fields)) for d in docs]
+        return sorted(events, key=lambda e: e.seq)
+
+    def _append_serving_event(self, event: ServingEvent) -> int:
+        created = time.time()
+
+        def ops(seq: int) -> list[tuple]:
+            doc = {
+                "id": f"serving-event:{seq}",
+                "pk": MODELS,
+                "type": "serving_event",
+                "seq": seq,
+                "kind": event.kind.value,
+                "version": event.version,
+                "newest_checked": event.newest_checked,
+                "source": event.source,
+                "actor": event.actor,
+                "created_at": created,
+            }
+            return [("create", (doc,))]
+
+        return self._with_counter("models", MODELS, "serving_event", 1, ops)

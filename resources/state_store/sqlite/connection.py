@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS model_versions (
     version INTEGER PRIMARY KEY AUTOINCREMENT, label_watermark INTEGER NOT NULL,
     artifact_key TEXT NOT NULL, metrics TEXT NOT NULL, passed_gate INTEGER,
     promoted INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL, note TEXT);
+CREATE TABLE IF NOT EXISTS serving_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, version INTEGER,
+    newest_checked INTEGER NOT NULL, source TEXT NOT NULL, actor TEXT, created_at REAL NOT NULL);
 """
 # Columns added since the first schema: a database made before them gets them on first use.
 ADDED_COLUMNS = {

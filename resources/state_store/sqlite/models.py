@@ -1,11 +1,11 @@
-"""SQLite classifier versions: promoting one demotes the others in the same transaction."""
+"""SQLite classifier versions (promoting one demotes the others in the same transaction) and the serving log."""
 
 from __future__ import annotations
 
 import json
 import time
 
-from resources.state_store.records import ModelVersion
+from resources.state_store.records import ModelVersion, ServingEvent, ServingKind
 
 
 class SqliteModels:
@@ -40,3 +40,18 @@ class SqliteModels:
             )
             for r in rows
         ]
+
+    def _serving_events(self) -> list[ServingEvent]:
+        rows = self._read(
+            "SELECT kind, version, newest_checked, source, actor, seq, created_at FROM serving_events ORDER BY seq"
+        )
+        return [ServingEvent(ServingKind(r[0]), *r[1:]) for r in rows]
+
+    def _append_serving_event(self, event: ServingEvent) -> int:
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO serving_events (kind, version, newest_checked, source, actor, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (event.kind.value, event.version, event.newest_checked, event.source, event.actor, time.time()),
+            )
+        return cursor.lastrowid
