@@ -17,6 +17,8 @@ from gradio_app.reading import APP_SOURCE, ActionError, Snapshot
 from resources.state_store import StateStore
 from resources.state_store.records import LabelEvent, LabelKind, ModelVersion
 
+DISAGREES_BELOW = 0.5  # a label the model finds less likely than not is worth a look; above, it agrees
+
 
 @dataclass(frozen=True)
 class LabelToCheck:
@@ -33,7 +35,8 @@ def ranked_version(store: StateStore) -> ModelVersion | None:
 
 
 def labels_to_check(store: StateStore, snap: Snapshot) -> list[LabelToCheck]:
-    """The newest ranking's labels that still stand as ranked and nobody kept yet, most doubtful first."""
+    """The newest ranking's labels the model disagrees with (``DISAGREES_BELOW``) that still stand as
+    ranked and nobody kept yet, most doubtful first."""
     version = ranked_version(store)
     if version is None:
         return []
@@ -41,6 +44,8 @@ def labels_to_check(store: StateStore, snap: Snapshot) -> list[LabelToCheck]:
     shown = {p.persona_id for p in snap.active_personas()}
     found = []
     for row in version.metrics["label_check"]:
+        if row["agreement"] >= DISAGREES_BELOW:
+            continue
         state = snap.states.get(row["face_id"])
         if state is None or state.persona_id is None or state.checked == state.persona_id:
             continue

@@ -36,7 +36,15 @@ class PhotosTab(Tab):
                     self.count = gr.Markdown(elem_id="photos-count")
                     self.next_btn = gr.Button("Older →", size="sm", elem_id="photos-next", scale=0, min_width=110)
                 self.grid = gr.Gallery(
-                    columns=6, height=560, allow_preview=False, object_fit="cover", elem_id="photos-grid"
+                    columns=6,
+                    height=560,
+                    allow_preview=False,
+                    object_fit="cover",
+                    fit_columns=False,
+                    show_label=False,
+                    buttons=[],
+                    interactive=False,
+                    elem_id="photos-grid",
                 )
             with gr.Column(scale=2, min_width=360):
                 self.photo = gr.Image(
