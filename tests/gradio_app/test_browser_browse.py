@@ -6,6 +6,8 @@ Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import io
+from collections import Counter
+from pathlib import Path
 
 from PIL import Image
 
@@ -95,4 +97,46 @@ def test_check_these_labels_keeps_and_fixes_a_label_and_undo_takes_it_back(page,
     page.wait_for_selector(".toast-body :text('Undone: fixed a label')")
     assert actions.snapshot(store).label_of(first.face_id) == first.persona_id
     page.wait_for_selector("#check-question :text('Is this really')")
+    assert page.errors == []
+
+
+def ingest(home) -> None:
+    """What the new-photos sensor's run does: ingest_job (faces, embeddings, then predictions)."""
+    from dagster import DagsterInstance, materialize
+
+    from assets import ALL_ASSETS
+    from assets.jobs import INGEST_ASSETS
+
+    wanted = [a for a in ALL_ASSETS if {key.path[-1] for key in a.keys} & set(INGEST_ASSETS)]
+    assert materialize(wanted, resources=home.resources, instance=DagsterInstance.ephemeral()).success
+
+
+ROWS = "document.querySelector('#upload-results').innerText"
+
+
+def test_each_upload_row_follows_its_photo_to_its_faces_or_no_face(page, home, tmp_path):
+    from PIL import ImageOps
+
+    counts = Counter(f.image_id for f in home.store.faces())
+    image = next(i for i in home.store.images() if counts[i.image_id] == 1)
+    mirrored, blank = tmp_path / "mirrored.jpg", tmp_path / "blank-wall.png"
+    ImageOps.mirror(Image.open(Path(home.library) / image.key)).save(mirrored)  # new content, a face
+    Image.linear_gradient("L").resize((320, 240)).convert("RGB").save(blank)  # no face at all
+    page.get_by_role("tab", name="Add photos").click()
+    page.wait_for_selector("#upload-btn")
+    page.locator("#upload-files input[type=file]").set_input_files([str(mirrored), str(blank)])
+    page.wait_for_timeout(500)
+    page.click("#upload-btn")
+    results = page.locator("#upload-results")
+    page.wait_for_function(f"() => ({ROWS}.match(/waiting for the pipeline/g) || []).length == 2")
+
+    ingest(home)
+    page.wait_for_function(f"() => /no face found/.test({ROWS}) && /1 face → \\S/.test({ROWS})", timeout=15_000)
+    text = results.inner_text()
+    assert "waiting" not in text
+    uploaded = next(i for i in home.store.images() if i.key.startswith("uploads/mirrored"))
+    (face,) = [f for f in home.store.faces() if f.image_id == uploaded.image_id]
+    snap = actions.snapshot(home.store)
+    assert f"1 face → {actions.face_caption(snap, face.face_id)}" in text
+    shoot(page, "upload-followed")
     assert page.errors == []
