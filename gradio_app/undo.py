@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from resources.state_store import StateStore
 from resources.state_store.rules import UndoRefused
 
-MAX_STEPS = 50  # per session: enough for a day's "oops", small enough to keep in memory
+MAX_STEPS = 50  # per browser: enough for a day's "oops", small enough to keep in memory
+MAX_SESSIONS = 10_000  # page loads remembered (which browser each is); each costs a few bytes
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class UndoLog:
         """This session's steps are the browser's: a reload (a new session) keeps its Undo."""
         with self._lock:
             self._browsers[session or ""] = browser
+            if len(self._browsers) > MAX_SESSIONS:  # the oldest page loads go first
+                del self._browsers[next(iter(self._browsers))]
 
     def _key(self, session: str | None) -> str:
         return self._browsers.get(session or "", session or "")
