@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from gradio_app import actions, dagster_status
 from gradio_app.actions import Snapshot
@@ -21,6 +22,7 @@ from resources.image_source import ImageSource
 from resources.image_source.base import SourceError
 from resources.state_store import StateStore
 
+BOX_COLOUR = (250, 204, 21)
 MAX_TILES = 300  # per grid; more would make the page slow without helping anyone
 
 
@@ -99,16 +101,40 @@ class AppContext:
     def photo_with_box(self, face_id: str, max_side: int = 720) -> Image.Image | None:
         """The whole photo, the face framed: people recognise faces far better in context."""
         record = actions.face_records(self.state_store, [face_id]).get(face_id)
-        key = self.image_key(record.image_id) if record else None
+        return self.photo_with_boxes(record.image_id, [(record.box, "")], max_side) if record else None
+
+    def photo_with_boxes(
+        self, image_id: str, boxes: Sequence[tuple[tuple[int, int, int, int], str]], max_side: int = 720
+    ) -> Image.Image | None:
+        """The photo with each face framed and, where given, named above its frame."""
+        image = self.photo(image_id)
+        if image is None:
+            return None
+        draw = ImageDraw.Draw(image)
+        width = max(3, round(max(image.size) / 200))
+        font = ImageFont.load_default(size=max(14, round(max(image.size) / 40)))
+        for (x, y, w, h), name in boxes:
+            draw.rectangle([x - width, y - width, x + w + width, y + h + width], outline=BOX_COLOUR, width=width)
+            if name:
+                left, top, right, bottom = draw.textbbox((x - width, y - width), name, font=font, anchor="lb")
+                draw.rectangle([left - width, top - width, right + width, bottom], fill=BOX_COLOUR)
+                draw.text((x - width, y - width), name, fill=(17, 24, 39), font=font, anchor="lb")
+        image.thumbnail((max_side, max_side))
+        return image
+
+    def photo(self, image_id: str, side: int | None = None) -> Image.Image | None:
+        """The photo upright, or None when it cannot be read; with ``side``, a small copy (JPEGs
+        are decoded at a reduced scale, so a page of them stays quick)."""
+        key = self.image_key(image_id)
         if key is None:
             return None
         try:
-            image = ImageOps.exif_transpose(Image.open(io.BytesIO(self.image_source.read_bytes(key)))).convert("RGB")
+            image = Image.open(io.BytesIO(self.image_source.read_bytes(key)))
+            if side is not None:
+                image.draft("RGB", (side, side))
+            image = ImageOps.exif_transpose(image).convert("RGB")
         except (SourceError, OSError):
             return None
-        x, y, w, h = record.box
-        draw = ImageDraw.Draw(image)
-        width = max(3, round(max(image.size) / 200))
-        draw.rectangle([x - width, y - width, x + w + width, y + h + width], outline=(250, 204, 21), width=width)
-        image.thumbnail((max_side, max_side))
+        if side is not None:
+            image.thumbnail((side, side))
         return image

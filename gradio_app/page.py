@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -84,6 +86,14 @@ class Page:
     undo_btn: gr.Button
     open_tab: gr.State  # the tab the person is on: "review", "people", ...
     shown_update: gr.State  # prediction_update_key of what the page shows
+    browser: gr.BrowserState | None = None  # a random id kept in the browser: its Undo outlives a reload
+
+    def bind_browser(self, request: gr.Request | None, token: str | None) -> str:
+        """Bind this session's Undo to the browser's id (made here on its first visit); returns the id."""
+        if not (isinstance(token, str) and re.fullmatch(r"[0-9a-f]{32}", token)):
+            token = secrets.token_hex(16)
+        self.ctx.undo_log.bind(session(request), f"browser:{actor(request) or ''}:{token}")
+        return token
 
     @property
     def header_outputs(self) -> list:

@@ -29,6 +29,10 @@ CLUSTER_DISTANCE = 0.07  # deepface's cosine threshold for "same person" with th
 MAX_CLUSTER_FACES = 5000  # agglomerative clustering is O(n^2) memory; beyond this, the least recent are left out
 
 
+WAITING = "…"  # how an outcome still on its way ends ("waiting for predictions…")
+SET_ASIDE_CAPTIONS = {LabelKind.STRANGER: "stranger", LabelKind.NOT_FACE: "not a face"}
+
+
 class ActionError(ValueError):
     """A request the app refuses, with a message for the person who clicked."""
 
@@ -215,36 +219,54 @@ def face_records(store: StateStore, face_ids: Sequence[str]) -> dict[str, FaceRe
 
 
 def photo_outcomes(store: StateStore, snap: Snapshot, keys: Sequence[str]) -> dict[str, str]:
-    """What became of photos added (by key): waiting, no face, why not, or "N faces → who"."""
+    """What became of photos added (by key): waiting, no face, could not read, or "N faces → who"."""
     wanted = set(keys)
     images = {image.key: image for image in store.images() if image.key in wanted}
+    unreadable = store.unreadable_photos()
+    found = {image.image_id for image in images.values() if image.status == ImageStatus.DONE}
     faces_of: dict[str, list[str]] = {}
     for face in store.faces():
-        faces_of.setdefault(face.image_id, []).append(face.face_id)
+        if face.image_id in found:
+            faces_of.setdefault(face.image_id, []).append(face.face_id)
+    predicting = store.promoted_model() is not None  # else no prediction is on its way
     outcomes = {}
     for key in keys:
         image = images.get(key)
-        if image is None or image.status == ImageStatus.NEW:
-            outcomes[key] = "waiting for the pipeline to find its faces…"
+        if key in unreadable and image is None:
+            outcomes[key] = f"could not read: {unreadable[key] or 'unreadable'}"
+        elif image is None or image.status == ImageStatus.NEW:
+            outcomes[key] = f"waiting for the pipeline to find its faces{WAITING}"
         elif image.status == ImageStatus.NO_FACE:
             outcomes[key] = "no face found"
         elif image.status == ImageStatus.ERROR:
-            outcomes[key] = f"not usable: {image.reason or 'unreadable'}"
+            outcomes[key] = f"could not read: {image.reason or 'unreadable'}"
         else:
-            outcomes[key] = _faces_outcome(snap, sorted(faces_of.get(image.image_id, [])))
+            outcomes[key] = _faces_outcome(snap, sorted(faces_of.get(image.image_id, [])), predicting)
     return outcomes
 
 
-def _faces_outcome(snap: Snapshot, face_ids: list[str]) -> str:
-    names = []
-    for face_id in face_ids:
-        label = snap.label_of(face_id)
-        prediction = snap.open_prediction(face_id)
-        if label is not None:
-            names.append(snap.name(label))
-        elif prediction is not None and prediction.persona_id is not None:
-            names.append(f"{snap.name(prediction.persona_id)}?")
-        elif not snap.settled(face_id):
-            names.append("unknown")
+def face_caption(snap: Snapshot, face_id: str) -> str:
+    """Who a face is, in a word: the label, the prediction with "?", unknown, or why it was set aside."""
+    state = snap.states.get(face_id)
+    if state is not None and state.persona_id is not None:
+        return snap.name(state.persona_id)
+    if state is not None and state.excluded is not None:
+        return SET_ASIDE_CAPTIONS[state.excluded]
+    prediction = snap.open_prediction(face_id)
+    if prediction is not None and prediction.persona_id is not None:
+        return f"{snap.name(prediction.persona_id)}?"
+    return "unknown"
+
+
+def pending(snap: Snapshot, face_id: str) -> bool:
+    """Open, with no prediction yet: the next prediction run will say who it is."""
+    return not snap.settled(face_id) and face_id not in snap.predictions
+
+
+def _faces_outcome(snap: Snapshot, face_ids: list[str], predicting: bool = False) -> str:
     count = len(face_ids)
-    return f"{count} face{'s' if count != 1 else ''} → " + (", ".join(names) or "set aside")
+    found = f"{count} face{'s' if count != 1 else ''}"
+    if predicting and any(pending(snap, f) for f in face_ids):
+        return f"{found} found · waiting for predictions{WAITING}"
+    names = [name for f in face_ids if (name := face_caption(snap, f)) not in SET_ASIDE_CAPTIONS.values()]
+    return f"{found} → " + (", ".join(names) or "set aside")

@@ -18,7 +18,8 @@ from resources.state_store import StateStore
 from resources.state_store.rules import UndoRefused
 
 LABELS, SERVING = "labels", "serving"
-MAX_STEPS = 50  # per session: enough for a day's "oops", small enough to keep in memory
+MAX_STEPS = 50  # per browser: enough for a day's "oops", small enough to keep in memory
+MAX_SESSIONS = 10_000  # page loads remembered (which browser each is); each costs a few bytes
 
 
 @dataclass(frozen=True)
@@ -44,23 +45,35 @@ class Undone:
 
 
 class UndoLog:
-    """The undo steps of each browser session (Gradio's session hash)."""
+    """The undo steps of each browser (a session bound to one by ``bind``), else of each session
+    (Gradio's session hash)."""
 
     def __init__(self) -> None:
         self._steps: dict[str, list[Step]] = {}
+        self._browsers: dict[str, str] = {}  # session -> the browser it was opened in
         self._lock = threading.Lock()
+
+    def bind(self, session: str | None, browser: str) -> None:
+        """This session's steps are the browser's: a reload (a new session) keeps its Undo."""
+        with self._lock:
+            self._browsers[session or ""] = browser
+            if len(self._browsers) > MAX_SESSIONS:  # the oldest page loads go first
+                del self._browsers[next(iter(self._browsers))]
+
+    def _key(self, session: str | None) -> str:
+        return self._browsers.get(session or "", session or "")
 
     def record(self, session: str | None, description: str, seqs: Sequence[int], log: str = LABELS) -> None:
         if not seqs:
             return
         with self._lock:
-            steps = self._steps.setdefault(session or "", [])
+            steps = self._steps.setdefault(self._key(session), [])
             steps.append(Step(description, tuple(seqs), log))
             del steps[:-MAX_STEPS]
 
     def last(self, session: str | None) -> Step | None:
         with self._lock:
-            steps = self._steps.get(session or "")
+            steps = self._steps.get(self._key(session))
             return steps[-1] if steps else None
 
     def undo(
@@ -68,7 +81,7 @@ class UndoLog:
     ) -> Undone | None:
         """Undo this session's last step (or the step that logged ``seqs``); None when there is none."""
         with self._lock:
-            steps = self._steps.get(session or "")
+            steps = self._steps.get(self._key(session))
             matching = [i for i, s in enumerate(steps or []) if seqs is None or s.seqs == tuple(seqs)]
             if not matching:
                 return None

@@ -20,6 +20,7 @@ from gradio_app.status import PREDICTIONS_POLL_S, header_html, page_status, pred
 from gradio_app.tabs.add_photos import AddPhotosTab
 from gradio_app.tabs.classifier import ClassifierTab
 from gradio_app.tabs.people import PeopleTab
+from gradio_app.tabs.photos import PhotosTab
 from gradio_app.tabs.review import ReviewTab
 from gradio_app.tabs.similar import SimilarTab
 from gradio_app.tabs.unknown import UnknownTab
@@ -33,10 +34,11 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         with gr.Row(equal_height=False, elem_classes=["fl-top"]):
             header = gr.HTML(elem_id="fl-header")
             undo_btn = gr.Button("↶ Undo", interactive=False, size="sm", scale=0, min_width=260, elem_id="undo-btn")
-        page = Page(ctx, header, undo_btn, open_tab=gr.State("review"), shown_update=gr.State(None))
+        browser = gr.BrowserState("", storage_key="faceloop-browser")
+        page = Page(ctx, header, undo_btn, open_tab=gr.State("review"), shown_update=gr.State(None), browser=browser)
         with gr.Tabs(elem_id="fl-tabs"):
             review, people, unknown = ReviewTab(page), PeopleTab(page), UnknownTab(page)
-            tabs = [review, people, unknown, AddPhotosTab(page), SimilarTab(page), ClassifierTab(page)]
+            tabs = [review, people, unknown, PhotosTab(page), AddPhotosTab(page), SimilarTab(page), ClassifierTab(page)]
         classifier = tabs[-1]
         _wire_page(page, tabs, review, people, unknown, classifier, demo)
     return demo
@@ -44,7 +46,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
 
 def _wire_page(page: Page, tabs: list, review, people, unknown, classifier, demo: gr.Blocks) -> None:
     ctx = page.ctx
-    every_input = {page.open_tab, page.shown_update} | {c for tab in tabs for c in tab.refresh_inputs}
+    every_input = {page.open_tab, page.shown_update, page.browser} | {c for tab in tabs for c in tab.refresh_inputs}
     every_output = {page.shown_update, *page.header_outputs} | {c for tab in tabs for c in tab.outputs}
     by_name = {tab.name: tab for tab in tabs}
     follow_inputs = [page.open_tab, page.shown_update]
@@ -52,9 +54,10 @@ def _wire_page(page: Page, tabs: list, review, people, unknown, classifier, demo
     follow_outputs = {page.shown_update, *page.header_outputs} | {c for tab in tabs for c in tab.follow_outputs}
 
     def load(values: dict, request: gr.Request) -> dict:
+        browser = page.bind_browser(request, values[page.browser])  # before the header: it shows its Undo
         status = page_status(ctx)
         return (
-            {page.shown_update: prediction_update_key(ctx.state_store)}
+            {page.shown_update: prediction_update_key(ctx.state_store), page.browser: browser}
             | page.header_values(request, status)
             | {classifier.status_md: status_markdown(ctx, status)}
             | review.refresh(values)
@@ -82,7 +85,7 @@ def _wire_page(page: Page, tabs: list, review, people, unknown, classifier, demo
         fresh = tab.refresh(values, keep=True) if tab.follow_outputs else {}
         return {page.shown_update: key} | page.header_values(request) | fresh
 
-    demo.load(load, every_input, every_output)
+    demo.load(load, every_input, every_output | {page.browser})
     page.undo_btn.click(undo, every_input, every_output)
     gr.Timer(30).tick(classifier.tick, None, [classifier.status_md, *page.header_outputs], show_progress="hidden")
     gr.Timer(PREDICTIONS_POLL_S).tick(follow_predictions, set(follow_inputs), follow_outputs, show_progress="hidden")

@@ -12,6 +12,8 @@ from gradio_app.page import Tab, friendly
 from gradio_app.uploads import UploadResult, add_from_url, add_photos
 from gradio_app.url_fetch import SafeFetcher
 
+FOLLOW_S = 2.0  # how often the page asks what became of photos still waiting
+
 
 class AddPhotosTab(Tab):
     name, title = "add", "Add photos"
@@ -39,9 +41,11 @@ class AddPhotosTab(Tab):
             headers=["Photo", "Result"], interactive=False, label="What happened", elem_id="upload-results"
         )
         self.added = gr.State([])  # this session's results, newest first, followed until their faces land
-        self.outputs = [self.results, self.files, self.added]
+        # Ingest and predictions land a few seconds after an upload: asked again until no row waits.
+        self.follow = gr.Timer(FOLLOW_S, active=False)
+        self.outputs = [self.results, self.files, self.added, self.follow]
         self.refresh_inputs = [self.added]
-        self.follow_outputs = [self.results]
+        self.follow_outputs = [self.results, self.follow]
         self._wire()
 
     def _wire(self) -> None:
@@ -68,6 +72,7 @@ class AddPhotosTab(Tab):
         self.upload_btn.click(upload, [self.files, self.added], self.outputs)
         self.url_btn.click(fetch, [self.url_box, self.added], self.outputs)
         self.url_box.submit(fetch, [self.url_box, self.added], self.outputs)
+        self.follow.tick(lambda added: self.refresh({self.added: added}), self.added, self.follow_outputs)
         self.tab.select(lambda added: self.refresh({self.added: added}), self.added, self.outputs).then(
             lambda: "add", None, self.page.open_tab
         )
@@ -81,6 +86,8 @@ class AddPhotosTab(Tab):
         added = values[self.added] or []
         keys = [key for _, key, _ in added if key]
         outcomes = actions.photo_outcomes(self.ctx.state_store, actions.snapshot(self.ctx.state_store), keys)
+        waiting = any(outcome.endswith(actions.WAITING) for outcome in outcomes.values())
         return {
-            self.results: [[name, message + (f" · {outcomes[key]}" if key else "")] for name, key, message in added]
+            self.results: [[name, message + (f" · {outcomes[key]}" if key else "")] for name, key, message in added],
+            self.follow: gr.update(active=waiting),
         }

@@ -11,9 +11,13 @@ from gradio_app.actions import ActionError, ReviewItem
 from gradio_app.components import face_grid, grid_value
 from gradio_app.formatting import md
 from gradio_app.page import Tab, actor, friendly, persona_choices, session, target
+from gradio_app.tabs.label_check import LabelCheckMode
 from resources.state_store.records import LabelKind
 
 SET_ASIDE = {LabelKind.STRANGER.value: "a stranger", LabelKind.NOT_FACE.value: "not a face"}
+
+ASK = "Answer predictions"
+MODES = {ASK: "ask", "Check these labels": "check"}  # the Review tab's two cards
 
 NOTHING_TO_REVIEW = (
     "## Nothing to review right now 🎉\nEvery predicted face is labeled, or skipped. "
@@ -28,7 +32,8 @@ class ReviewTab(Tab):
         self.state = gr.State({"item": None, "skipped": [], "done": 0, "history": []})
         # Skips outlive a reload: kept in the browser's local storage.
         self.skips = gr.BrowserState([], storage_key="faceloop-review-skips")
-        with gr.Row(equal_height=False):
+        self.mode = gr.Radio(list(MODES), value=ASK, show_label=False, elem_id="review-mode")
+        with gr.Row(equal_height=False) as self.ask_row:
             with gr.Column(scale=2, min_width=300):
                 self.face = gr.Image(label="Face", height=240, interactive=False, buttons=[], elem_id="review-face")
                 self.photo = gr.Image(label="In the photo", height=300, interactive=False, buttons=["fullscreen"])
@@ -38,7 +43,9 @@ class ReviewTab(Tab):
         self.buttons = [self.yes_btn, self.no_btn, self.skip_btn, self.stranger_btn, self.not_face_btn]
         self.outputs += [self.progress, *self.buttons]
         self.outputs += [self.skips, self.back_btn]
-        self.refresh_inputs = [self.state, self.skips]
+        self.check = LabelCheckMode(self.page)
+        self.outputs += [*self.check.outputs, self.ask_row, self.check.row]
+        self.refresh_inputs = [self.state, self.skips, self.mode]
         # No follow_outputs: the card stays put when predictions change (it is the question being answered).
         self._wire()
 
@@ -73,7 +80,13 @@ class ReviewTab(Tab):
     def refresh(self, values: dict) -> dict:
         state = values[self.state]
         skipped = sorted(set(state["skipped"]) | set(values.get(self.skips) or []))
-        return self.show({**state, "skipped": skipped})
+        return self.show({**state, "skipped": skipped}) | self.mode_view(values.get(self.mode))
+
+    def mode_view(self, mode: str | None) -> dict:
+        """Which card the tab shows: the predictions to answer, or the labels to check."""
+        checking = MODES.get(mode) == "check"
+        shown = {self.ask_row: gr.update(visible=not checking), self.check.row: gr.update(visible=checking)}
+        return shown | (self.check.view() if checking else {})
 
     def show(self, state: dict, first: str | None = None) -> dict:
         """The first face of the queue (skips left out; ``first`` before all) as the question on the card."""
@@ -187,8 +200,11 @@ class ReviewTab(Tab):
         self.page.labeling(self.not_face_btn.click, on_not_face, self.state, outputs)
         self.page.labeling(self.other_btn.click, on_other, [self.state, self.other], outputs)
         self.tab.select(
-            lambda state, skips: self.refresh({self.state: state, self.skips: skips}), [self.state, self.skips], outputs
+            lambda state, skips, mode: self.refresh({self.state: state, self.skips: skips, self.mode: mode}),
+            [self.state, self.skips, self.mode],
+            outputs,
         ).then(lambda: "review", None, self.page.open_tab)
+        self.mode.change(self.mode_view, self.mode, [self.ask_row, self.check.row, *self.check.outputs])
 
 
 def question(item: ReviewItem, name: str) -> str:

@@ -112,7 +112,7 @@ class UnknownTab(Tab):
         strangers = sum(1 for kind in excluded.values() if kind == LabelKind.STRANGER)
         items = [actions.FaceItem(f, None) for f in excluded]
         tiles = [
-            replace(tile, caption="stranger" if excluded[tile.face_id] == LabelKind.STRANGER else "not a face")
+            replace(tile, caption=actions.SET_ASIDE_CAPTIONS[excluded[tile.face_id]])
             for tile in self.ctx.tiles(snap, items[:MAX_TILES])
         ]
         return {

@@ -24,6 +24,7 @@ class LabelKind(enum.StrEnum):
     REMOVE = "remove"  # forget the human label of this face (a stranger or not-a-face verdict too)
     STRANGER = "stranger"  # someone the labeler does not know: never ask about this face again
     NOT_FACE = "not_face"  # the detector was wrong: this is no face
+    CHECK = "check"  # a person checked the face's label P and kept it (None: the check taken back)
     # Persona events (no face): they change what labels count for, so they are in the log too.
     MERGE = "merge"  # persona P's labels now count for persona ``into``
     UNMERGE = "unmerge"  # a merge undone: P and its labels are back
@@ -101,6 +102,7 @@ class FaceLabelState:
     persona_id: int | None
     rejected: frozenset[int] = frozenset()
     excluded: LabelKind | None = None  # STRANGER or NOT_FACE: no persona will ever be asked or predicted
+    checked: int | None = None  # the label was checked and kept as this persona (while it still is the label)
 
     @property
     def settled(self) -> bool:

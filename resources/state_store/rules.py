@@ -27,7 +27,8 @@ from resources.state_store.records import (
 CONFIDENCE_EPSILON = 1e-4  # smaller confidence changes are not worth a write
 MAX_NAME_LENGTH = 120
 EXCLUDING_KINDS = frozenset({LabelKind.STRANGER, LabelKind.NOT_FACE})  # the face leaves review and predictions
-FACE_KINDS = frozenset({LabelKind.ASSIGN, LabelKind.CONFIRM, LabelKind.REJECT, LabelKind.REMOVE}) | EXCLUDING_KINDS
+LABEL_KINDS = frozenset({LabelKind.ASSIGN, LabelKind.CONFIRM, LabelKind.REJECT, LabelKind.REMOVE}) | EXCLUDING_KINDS
+FACE_KINDS = LABEL_KINDS | {LabelKind.CHECK}  # a CHECK changes no label: it says one was checked
 PERSONA_KINDS = frozenset({LabelKind.MERGE, LabelKind.UNMERGE, LabelKind.RENAME})
 LEGACY_MERGE_SOURCE = "merge"  # older stores marked a merge as ASSIGN with no face and this source
 UNDO_SOURCE = "undo"
@@ -79,14 +80,19 @@ def derive_label_states(events: Iterable[LabelEvent]) -> dict[str, FaceLabelStat
     """Replay events in sequence order into each face's current label, rejections and verdict.
 
     A stranger / not-a-face verdict replaces the label; a label or a REMOVE lifts the verdict.
-    Rejections stay through both (they are about the persona, not the verdict).
+    Rejections stay through both (they are about the persona, not the verdict). A CHECK of the
+    face's current label marks it checked until the label changes (a CHECK naming no persona, or
+    another persona than the label, clears the mark).
     """
     labels: dict[str, int | None] = {}
     rejected: dict[str, set[int]] = {}
     excluded: dict[str, LabelKind | None] = {}
+    checked: dict[str, int | None] = {}
     for event in sorted(events, key=lambda e: e.seq or 0):
         face_rejects = rejected.setdefault(event.face_id, set())
-        if event.kind in (LabelKind.ASSIGN, LabelKind.CONFIRM):
+        if event.kind == LabelKind.CHECK:
+            checked[event.face_id] = event.persona_id
+        elif event.kind in (LabelKind.ASSIGN, LabelKind.CONFIRM):
             labels[event.face_id] = event.persona_id
             excluded[event.face_id] = None
             face_rejects.discard(event.persona_id)
@@ -100,8 +106,12 @@ def derive_label_states(events: Iterable[LabelEvent]) -> dict[str, FaceLabelStat
         elif event.kind in EXCLUDING_KINDS:
             labels[event.face_id] = None
             excluded[event.face_id] = LabelKind(event.kind)
+        if checked.get(event.face_id) != labels.get(event.face_id):
+            checked[event.face_id] = None  # a check holds only for the label it kept
     return {
-        face_id: FaceLabelState(labels.get(face_id), frozenset(rejected.get(face_id, ())), excluded.get(face_id))
+        face_id: FaceLabelState(
+            labels.get(face_id), frozenset(rejected.get(face_id, ())), excluded.get(face_id), checked.get(face_id)
+        )
         for face_id in set(labels) | set(rejected)
     }
 
@@ -162,7 +172,10 @@ def resolve(persona_id: int | None, personas: Mapping[int, Persona]) -> int | No
 def resolved_states(states: Mapping[str, FaceLabelState], personas: Mapping[int, Persona]) -> dict[str, FaceLabelState]:
     return {
         face_id: FaceLabelState(
-            resolve(s.persona_id, personas), frozenset(resolve(p, personas) for p in s.rejected), s.excluded
+            resolve(s.persona_id, personas),
+            frozenset(resolve(p, personas) for p in s.rejected),
+            s.excluded,
+            resolve(s.checked, personas),
         )
         for face_id, s in states.items()
     }
@@ -256,7 +269,8 @@ def transition(now: FaceLabelState, wanted: FaceLabelState) -> list[tuple[LabelK
     """The fewest plain label events from one state to another (a label is never also rejected).
 
     A stranger / not-a-face verdict is lifted by any ASSIGN or REMOVE on the way, so it is given
-    again last when the wanted state has it.
+    again last when the wanted state has it; a check mark holds while the label stays, so it is
+    set (or cleared) once the label is right.
     """
     steps: list[tuple[LabelKind, int | None]] = []
     label = now.persona_id
@@ -272,11 +286,25 @@ def transition(now: FaceLabelState, wanted: FaceLabelState) -> list[tuple[LabelK
         steps.append((LabelKind.REMOVE, None))
     elif wanted.persona_id is not None and label != wanted.persona_id:
         steps.append((LabelKind.ASSIGN, wanted.persona_id))
+    if wanted.checked != _checked_after(now, steps):
+        steps.append((LabelKind.CHECK, wanted.checked))
     lifted = any(kind in (LabelKind.ASSIGN, LabelKind.REMOVE) for kind, _ in steps)
     verdict = None if lifted else now.excluded
     if wanted.excluded is not None and wanted.excluded != verdict:
         steps.append((wanted.excluded, None))
     return steps
+
+
+def _checked_after(now: FaceLabelState, steps: Sequence[tuple[LabelKind, int | None]]) -> int | None:
+    """The check mark left after ``steps`` (``derive_label_states``' rule: it holds while the label does)."""
+    label, checked = now.persona_id, now.checked
+    for kind, persona_id in steps:
+        if kind in (LabelKind.ASSIGN, LabelKind.CONFIRM):
+            label = persona_id
+        elif kind == LabelKind.REMOVE or (kind == LabelKind.REJECT and label == persona_id):
+            label = None
+        checked = checked if checked == label else None
+    return checked
 
 
 def undo_persona_event(
