@@ -23,6 +23,7 @@ from resources.state_store.records import (
     Serving,
 )
 from resources.state_store.rules import resolve as resolve_persona
+from resources.state_store.rules import teaches_the_model
 
 APP_SOURCE = "app"
 CLUSTER_DISTANCE = 0.07  # deepface's cosine threshold for "same person" with the Dlib model
@@ -188,7 +189,7 @@ def model_status(store: StateStore) -> ModelStatus:
     update = store.latest_prediction_update()
     model_mark = serving.label_watermark if serving else 0
     prediction_mark = update["label_watermark"] if update else 0
-    events = store.label_events(since=min(model_mark, prediction_mark))
+    events = [e for e in store.label_events(since=min(model_mark, prediction_mark)) if teaches_the_model(e)]
     return ModelStatus(
         promoted=promoted,
         latest=latest,

@@ -9,6 +9,7 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Se
 
 from assets.jobs import WATERMARK_TAG, retrain_job
 from resources.state_store import StateStore
+from resources.state_store.rules import teaches_the_model
 from sensors.in_flight import run_in_flight
 
 LABELS_INTERVAL_S = int(os.environ.get("FACELOOP_LABELS_SENSOR_INTERVAL", "1"))
@@ -49,6 +50,11 @@ def _retrain_request(context: SensorEvaluationContext, state_store: StateStore) 
     watermark = state_store.label_watermark()
     if watermark <= trained:
         return SkipReason(f"no label events after #{trained}")
+    if only_checks_since(state_store, trained):
+        # Checked-and-kept labels teach the model nothing: move on without an empty retrain.
+        return SensorResult(
+            skip_reason=f"label events #{trained + 1}..#{watermark} only check labels", cursor=str(watermark)
+        )
     running = run_in_flight(context, retrain_job.name)
     if running:
         return SkipReason(f"retrain {running} in flight; labels #{trained + 1}..#{watermark} wait for the next one")
@@ -61,3 +67,11 @@ def _retrain_request(context: SensorEvaluationContext, state_store: StateStore) 
         ],
         cursor=str(watermark),
     )
+
+
+def only_checks_since(state_store: StateStore, trained: int) -> bool:
+    """Every event after ``trained`` is a CHECK (persona events, such as a rename, always teach)."""
+    if state_store.persona_events(since=trained):
+        return False
+    events = state_store.label_events(since=trained)
+    return bool(events) and not any(teaches_the_model(event) for event in events)

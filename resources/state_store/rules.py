@@ -34,6 +34,12 @@ LEGACY_MERGE_SOURCE = "merge"  # older stores marked a merge as ASSIGN with no f
 UNDO_SOURCE = "undo"
 
 
+def teaches_the_model(event: LabelEvent) -> bool:
+    """Whether an event can change what a classifier learns: a CHECK only marks a label as checked,
+    so checks alone never start a retrain nor count as new labels."""
+    return event.kind != LabelKind.CHECK
+
+
 class MergeRefused(ValueError):
     """A merge that would hide people (into itself, twice, or in a loop)."""
 

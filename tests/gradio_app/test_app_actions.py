@@ -10,7 +10,7 @@ import pytest
 
 from gradio_app import actions
 from gradio_app.actions import ActionError
-from resources.state_store.records import LabelKind, Prediction
+from resources.state_store.records import LabelEvent, LabelKind, Prediction
 
 
 def app_events(store, since: int = 0):
@@ -233,6 +233,10 @@ def test_model_status_counts_labels_the_model_and_predictions_have_not_seen(stor
     actions.remove_labels(store, [face])
     status = actions.model_status(store)
     assert (status.labels_since_model, status.labels_since_predictions) == (2, 2)
+    labeled = next(f for f, s in store.label_states().items() if s.persona_id is not None)
+    store.append_label_events([LabelEvent(labeled, LabelKind.CHECK, store.label_states()[labeled].persona_id)])
+    status = actions.model_status(store)
+    assert (status.labels_since_model, status.labels_since_predictions) == (2, 2)  # a check teaches nothing
 
 
 def test_ago_reads_like_a_person_would_say_it():

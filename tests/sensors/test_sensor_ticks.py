@@ -156,3 +156,15 @@ def test_a_photo_registered_earlier_but_changed_on_disk_is_pending_again(instanc
     photo.write_bytes(b"changed content")
     result, _ = tick(new_images_sensor, instance, None, state_store=store, image_source=source)
     assert len(result.run_requests) == 1
+
+
+def test_checked_labels_alone_start_no_retrain_and_a_new_label_after_them_does(instance, store):
+    [assigned] = store.append_label_events([LabelEvent("f1", LabelKind.ASSIGN, 1)])
+    [checked] = store.append_label_events([LabelEvent("f1", LabelKind.CHECK, 1)])
+    result, _ = tick(new_labels_sensor, instance, str(assigned), state_store=store)
+    assert not result.run_requests
+    assert result.cursor == str(checked)
+    [relabeled] = store.append_label_events([LabelEvent("f2", LabelKind.ASSIGN, 1)])
+    result, _ = tick(new_labels_sensor, instance, result.cursor, state_store=store)
+    [request] = result.run_requests
+    assert request.run_key == f"labels-upto-{relabeled}"
