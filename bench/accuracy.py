@@ -54,17 +54,25 @@ def score(store: StateStore, keys: dict[str, list[str]], unknown_people: tuple[s
     ]
     scored = [k for k in keys["unlabeled"] if person(k) not in unknown_people]
     right = 0
+    shown: list[tuple[float, bool]] = []  # (the confidence the app shows, is the name it shows right)
     for key in scored:
         image = image_of_key.get(key)
         faces = sorted(faces_by_image.get(image.image_id, []), key=lambda f: f.index) if image else []
         prediction = predictions.get(faces[0].face_id) if faces else None
         right += bool(prediction and names.get(prediction.persona_id) == person(key))
+        if prediction and prediction.candidate_persona_id is not None:
+            shown.append((prediction.confidence, names.get(prediction.candidate_persona_id) == person(key)))
     unknown_faces = [
         f for key in unknown_keys if key in image_of_key for f in faces_by_image.get(image_of_key[key].image_id, [])
     ]
     unknown_hits = sum(
         1 for f in unknown_faces if f.face_id in predictions and predictions[f.face_id].persona_id is None
     )
+    shown += [
+        (predictions[f.face_id].confidence, False)  # nobody named them: any name shown is wrong
+        for f in unknown_faces
+        if f.face_id in predictions and predictions[f.face_id].candidate_persona_id is not None
+    ]
     model = store.promoted_model()
     return {
         "accuracy": right / len(scored) if scored else None,
@@ -78,7 +86,46 @@ def score(store: StateStore, keys: dict[str, list[str]], unknown_people: tuple[s
         "held_out_accuracy": model.metrics.get("accuracy") if model else None,
         "unknown_threshold": model.metrics.get("unknown_threshold") if model else None,
         "provisional": bool(model.metrics.get("provisional")) if model else None,
+        **reliability(shown),
     }
+
+
+def reliability(shown: list[tuple[float, bool]], bins: int = 10) -> dict:
+    """Reliability table of the shown confidence (the chance the shown name is right) on faces whose
+    person is known: per bin of confidence, the faces, their mean confidence and the share whose
+    name was right; and the expected calibration error (count-weighted mean gap)."""
+    rows, gap = [], 0.0
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = [(c, ok) for c, ok in shown if low <= c < high or (b == bins - 1 and c == high)]
+        if not inside:
+            continue
+        mean = statistics.mean(c for c, _ in inside)
+        share = sum(ok for _, ok in inside) / len(inside)
+        gap += len(inside) * abs(mean - share)
+        rows.append(
+            {
+                "bin": f"{low:.1f}-{high:.1f}",
+                "faces": len(inside),
+                "mean_confidence": round(mean, 4),
+                "correct": round(share, 4),
+            }
+        )
+    return {
+        "reliability": rows,
+        "expected_calibration_error": round(gap / len(shown), 4) if shown else None,
+        "calibration_faces_scored": len(shown),
+    }
+
+
+def reliability_lines(figures: dict) -> list[str]:
+    """The reliability table as text, for the human-readable output."""
+    lines = ["confidence   faces  mean   correct"]
+    lines += [
+        f"{r['bin']:11s} {r['faces']:6d}  {r['mean_confidence']:.3f}  {r['correct']:.3f}"
+        for r in figures["reliability"]
+    ]
+    return [*lines, f"expected calibration error {figures['expected_calibration_error']}"]
 
 
 def evaluate(images: Path, labels_per_person: int, unknown: tuple[str, ...] = ()) -> dict:
@@ -253,8 +300,10 @@ def main() -> None:
         print(json.dumps(figures))
     else:
         for name, value in figures.items():
-            if name not in ("per_pair", "per_person"):
+            if name not in ("per_pair", "per_person", "reliability"):
                 print(f"{name:26s} {value}")
+        if "reliability" in figures:
+            print("\n".join(reliability_lines(figures)))
 
 
 if __name__ == "__main__":
