@@ -68,8 +68,9 @@ def calibrate(
 
     Faces a person called a stranger ("don't ask again", ``stranger_rows``) are real impostors:
     the label mass of every label that reaches them is an impostor score. They count where that
-    helps: the threshold is cut again with them among the impostors, and the stricter of the two
-    cuts is kept, so a stranger can make more faces unknown but never fewer.
+    helps: the threshold is also cut between the held-out labels and the strangers, and the
+    stricter cut is kept (up to losing 10% of the held-out labels), so strangers can make more
+    faces unknown but never fewer.
     """
     strangers = np.asarray(stranger_rows if stranger_rows is not None else [], dtype=np.int64)
     strangers = np.setdiff1d(strangers, labeled_rows)
@@ -131,16 +132,20 @@ def floor_for(one_persona: bool, counts: np.ndarray) -> float:
 def _with_strangers(
     threshold: float, gen: np.ndarray, imp: np.ndarray, strangers: np.ndarray, floor: float
 ) -> tuple[float, str]:
-    """The stricter of the cut without and with the strangers among the impostors."""
+    """The cut between the held-out labels and the strangers (real impostors, where the stand-ins
+    are guesses), if that is stricter; never so strict that it drops more than
+    ``STRANGER_MAX_GENUINE_LOSS`` of the held-out labels."""
     reached = strangers[strangers > REACHED]
     if not len(reached):
         return threshold, f"; {len(strangers)} stranger(s), none reached by the labels"
-    with_them = float(equal_z_threshold(gen, np.concatenate([imp, reached]), genuine_floor=floor) * np.exp(-0.1))
-    if with_them > threshold:
-        return with_them, f"; {len(reached)} stranger(s) among the impostors raised it"
-    return threshold, f"; {len(reached)} stranger(s) among the impostors, the cut without them is stricter"
+    cut = float(equal_z_threshold(gen, reached, genuine_floor=floor) * np.exp(-0.1))
+    cut = min(cut, float(np.quantile(gen, STRANGER_MAX_GENUINE_LOSS, method="lower")))
+    if cut > threshold:
+        return cut, f"; {len(reached)} stranger(s) as impostors raised it"
+    return threshold, f"; {len(reached)} stranger(s) as impostors, the cut without them is stricter"
 
 
+STRANGER_MAX_GENUINE_LOSS = 0.1  # strangers may raise the threshold until it drops this share of held-out labels
 REACHED = 1e-9  # label mass below this is float noise: the face is not connected to any label
 MIN_IMPOSTORS = 5
 ONE_PERSONA_MARGIN = 1.5  # log units below the genuine median when nothing else can say where to cut
