@@ -118,6 +118,28 @@ def reliability(shown: list[tuple[float, bool]], bins: int = 10) -> dict:
     }
 
 
+def pooled_reliability(tables: list[list[dict]]) -> dict:
+    """Several runs' reliability tables as one (same bins): counts add, means weight by count."""
+    bins: dict[str, list[float]] = {}
+    for table in tables:
+        for row in table:
+            total = bins.setdefault(row["bin"], [0, 0.0, 0.0])
+            total[0] += row["faces"]
+            total[1] += row["faces"] * row["mean_confidence"]
+            total[2] += row["faces"] * row["correct"]
+    rows = [
+        {"bin": name, "faces": int(n), "mean_confidence": round(c / n, 4), "correct": round(k / n, 4)}
+        for name, (n, c, k) in sorted(bins.items())
+    ]
+    faces = sum(r["faces"] for r in rows)
+    gap = sum(r["faces"] * abs(r["mean_confidence"] - r["correct"]) for r in rows)
+    return {
+        "reliability": rows,
+        "expected_calibration_error": round(gap / faces, 4) if faces else None,
+        "calibration_faces_scored": faces,
+    }
+
+
 def reliability_lines(figures: dict) -> list[str]:
     """The reliability table as text, for the human-readable output."""
     lines = ["confidence   faces  mean   correct"]
@@ -201,7 +223,9 @@ def summary(results: list[dict], min_accuracy: float, min_recall: float) -> dict
     accuracy = [r["accuracy"] for r in results]
     recall = [r["unknown_recall"] for r in results]
     both = [a >= min_accuracy and u >= min_recall for a, u in zip(accuracy, recall, strict=True)]
+    pooled = pooled_reliability([r["reliability"] for r in results])
     return {
+        **pooled,
         "accuracy_mean": round(statistics.mean(accuracy), 4),
         "accuracy_min": round(min(accuracy), 4),
         "unknown_recall_mean": round(statistics.mean(recall), 4),
