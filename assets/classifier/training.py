@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from assets.classifier.calibration import fit_chance
+from assets.classifier.calibration import ChanceCalibration, fit_chance
 from assets.classifier.graph import l2_normalize, leave_one_out_posterior
 from assets.classifier.metrics import held_out_digest, held_out_metrics
 from assets.classifier.model import FaceClassifier, compute_devices, fit_weights, out_of_fold_proba
-from assets.classifier.unknown_threshold import calibrate
+from assets.classifier.unknown_threshold import ThresholdCalibration, calibrate
 from resources.state_store.records import FaceLabelState, LabelKind
 
 LABEL_CHECK_ROWS = 20  # the labels the model disagrees with most, kept with each version
@@ -94,14 +94,7 @@ def train_classifier(
     metrics["label_check"] = (
         label_check([face_id for face_id, _ in labeled], classes, names, combined) if combined is not None else []
     )
-    held_out = combined[oof_rows] if combined is not None else np.zeros((0, 1))
-    chance = fit_chance(
-        cut.genuine,
-        cut.impostor,
-        threshold,
-        held_out.max(axis=1),
-        held_out.argmax(axis=1) == classes[oof_rows],
-    )
+    chance = chance_calibration(cut, combined, oof_rows, classes)
     metrics["chance_calibration"] = chance.method
     classifier = FaceClassifier(
         weights=weights,
@@ -113,6 +106,16 @@ def train_classifier(
         info={"space": space, "label_watermark": watermark},
     )
     return TrainingResult(classifier, metrics, classes[oof_rows], oof_proba, names)
+
+
+def chance_calibration(
+    cut: ThresholdCalibration, combined: np.ndarray | None, oof_rows: np.ndarray, classes: np.ndarray
+) -> ChanceCalibration:
+    """The chance a name is right, fitted on the threshold's held-out scores and the held-out labels'
+    out-of-fold top probability (none for a one-persona model: its only persona always wins)."""
+    held_out = combined[oof_rows] if combined is not None else np.zeros((0, 1))
+    top, correct = held_out.max(axis=1), held_out.argmax(axis=1) == classes[oof_rows]
+    return fit_chance(cut.genuine, cut.impostor, cut.threshold, top, correct)
 
 
 def one_persona_metrics(calibration: dict, labeled_faces: int) -> dict:
