@@ -349,7 +349,7 @@ def main() -> None:
         print(json.dumps(figures))
     else:
         for name, value in figures.items():
-            if name not in ("per_pair", "per_person", "reliability"):
+            if name not in ("per_pair", "per_person", "reliability", "expected_calibration_error"):
                 print(f"{name:26s} {value}")
         if "reliability" in figures:
             print("\n".join(reliability_lines(figures)))
