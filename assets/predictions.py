@@ -49,7 +49,8 @@ def predict_faces(
     the label-spreading posterior from its neighbourhood in the library. The face is "unknown"
     when too little label mass reaches it (below the calibrated unknown threshold). A rejected persona
     ("not this person") is never predicted for that face. The faces of one photo are solved
-    together (``assign_per_photo``) so that no two get the same persona.
+    together (``assign_per_photo``) so that no two get the same persona. The confidence stored is
+    the calibrated chance that the persona is right (``chance_of_name``).
     """
     n, classes = len(face_ids), len(classifier.persona_ids)
     column = {persona: i for i, persona in enumerate(classifier.persona_ids)}
@@ -117,9 +118,16 @@ def predict_faces(
         face_ids=[face_ids[row] for row in targets.tolist()],
         candidate_persona_ids=np.asarray(classifier.persona_ids, dtype=np.int64)[best],
         known=is_known,
-        confidences=np.round(confidence.astype(np.float64), 4),
+        confidences=chance_of_name(classifier, confidence, known_all[targets], is_known),
         model_version=version,
     )
+
+
+def chance_of_name(classifier: FaceClassifier, top: np.ndarray, mass: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """The stored confidence: the chance the named (or best-guess) persona is right, calibrated on
+    held-out labels (assets/classifier/calibration.py), not the raw product of experts (which is
+    renormalized among the known people and reads ~100% for strangers too). Rounded to 4 places."""
+    return np.round(classifier.chance(top.astype(np.float64), mass.astype(np.float64), known), 4)
 
 
 def photo_positions(face_ids: list[str]) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Accuracy of the product's own pipeline on a folder-per-person photo set.
 
     .venv/bin/python -m bench.accuracy --images DIR --labels-per-person K [--unknown A B] --json
-    .venv/bin/python -m bench.accuracy --images DIR --sweep-unknown --json
+    .venv/bin/python -m bench.accuracy --images DIR --sweep-unknown [--strangers 2] --json
     .venv/bin/python -m bench.accuracy --images DIR --sweep-one-person --json
     .venv/bin/python -m bench.accuracy --images DIR --wrong-labels 5 --json
     .venv/bin/python -m bench.accuracy --images DIR --multi-face --json
@@ -11,9 +11,11 @@ temporary home, and scores the main (largest) face of every other photo. People 
 or under ``DIR/_unknown`` are ingested but never labeled: all their faces should be "unknown".
 ``--sweep-unknown`` ingests once, then for every pair of people removes their labels (label events
 of kind ``remove``, as a person would) and retrains + relabels through the assets, to show how the
-figures vary with which two people are unknown; ``--sweep-one-person`` does the same with every
-person in turn as the only one named. ``--wrong-labels N`` gives N labels the wrong person and
-reports how many land in the top 10 of the version's ranking of suspicious labels;
+figures vary with which two people are unknown (``--strangers N``: the first N photos of each
+unknown person are also called strangers, "don't ask again", and left out of the score);
+``--sweep-one-person`` does the same with every person in turn as the only one named.
+``--wrong-labels N`` gives N labels the wrong person and reports how many land in the top 10 of
+the version's ranking of suspicious labels;
 ``--multi-face`` scores side-by-side composites of two people (bench/multi_face.py).
 """
 
@@ -31,6 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.reliability import pooled_reliability, reliability, reliability_lines
 from bench.sample_library import DEFAULT_DATASET, build_library
 from resources.state_store import StateStore
 from resources.state_store.records import LabelEvent, LabelKind
@@ -54,17 +57,30 @@ def score(store: StateStore, keys: dict[str, list[str]], unknown_people: tuple[s
     ]
     scored = [k for k in keys["unlabeled"] if person(k) not in unknown_people]
     right = 0
+    shown: list[tuple[float, bool]] = []  # (the confidence the app shows, is the name it shows right)
     for key in scored:
         image = image_of_key.get(key)
         faces = sorted(faces_by_image.get(image.image_id, []), key=lambda f: f.index) if image else []
         prediction = predictions.get(faces[0].face_id) if faces else None
         right += bool(prediction and names.get(prediction.persona_id) == person(key))
+        if prediction and prediction.candidate_persona_id is not None:
+            shown.append((prediction.confidence, names.get(prediction.candidate_persona_id) == person(key)))
+    set_aside = {f for f, state in store.label_states().items() if state.excluded is not None}
     unknown_faces = [
-        f for key in unknown_keys if key in image_of_key for f in faces_by_image.get(image_of_key[key].image_id, [])
+        f
+        for key in unknown_keys
+        if key in image_of_key
+        for f in faces_by_image.get(image_of_key[key].image_id, [])
+        if f.face_id not in set_aside  # a stranger a person set aside is not predicted at all
     ]
     unknown_hits = sum(
         1 for f in unknown_faces if f.face_id in predictions and predictions[f.face_id].persona_id is None
     )
+    shown += [
+        (predictions[f.face_id].confidence, False)  # nobody named them: any name shown is wrong
+        for f in unknown_faces
+        if f.face_id in predictions and predictions[f.face_id].candidate_persona_id is not None
+    ]
     model = store.promoted_model()
     return {
         "accuracy": right / len(scored) if scored else None,
@@ -78,6 +94,7 @@ def score(store: StateStore, keys: dict[str, list[str]], unknown_people: tuple[s
         "held_out_accuracy": model.metrics.get("accuracy") if model else None,
         "unknown_threshold": model.metrics.get("unknown_threshold") if model else None,
         "provisional": bool(model.metrics.get("provisional")) if model else None,
+        **reliability(shown),
     }
 
 
@@ -100,10 +117,12 @@ def evaluate(images: Path, labels_per_person: int, unknown: tuple[str, ...] = ()
         }
 
 
-def retrain_without(images: Path, labels_per_person: int, choices) -> list[dict]:
+def retrain_without(images: Path, labels_per_person: int, choices, strangers: int = 0) -> list[dict]:
     """Ingest once; then for each choice of people, remove their labels (label events of kind
     ``remove``, as a person would) in a copy of the store, retrain + relabel through the real
-    assets and score with those people as the unknown ones."""
+    assets and score with those people as the unknown ones. ``strangers``: the main faces of the
+    first that many photos of each unknown person are also called strangers ("don't ask again")
+    and left out of the score."""
     from dagster import DagsterInstance, materialize
 
     from assets import ALL_CHECKS
@@ -136,6 +155,7 @@ def retrain_without(images: Path, labels_per_person: int, choices) -> list[dict]
                     for e in events
                     if image_key[e.face_id.split(":")[0]].split("/")[-2] in unknown
                 ]
+                + stranger_events(image_key, unknown, strangers)
             )
             # Only the labels changed: retrain + relabel, exactly what the label sensor runs.
             run = materialize(
@@ -150,11 +170,24 @@ def retrain_without(images: Path, labels_per_person: int, choices) -> list[dict]
         return results
 
 
+def stranger_events(image_key: dict[str, str], unknown, per_person: int) -> list[LabelEvent]:
+    """STRANGER events for the main face of the first ``per_person`` photos of each unknown person."""
+    events = []
+    for person in unknown:
+        photos = sorted((key, image_id) for image_id, key in image_key.items() if key.split("/")[-2] == person)
+        events += [
+            LabelEvent(f"{image_id}:0", LabelKind.STRANGER, None, source="bench") for _, image_id in photos[:per_person]
+        ]
+    return events
+
+
 def summary(results: list[dict], min_accuracy: float, min_recall: float) -> dict:
     accuracy = [r["accuracy"] for r in results]
     recall = [r["unknown_recall"] for r in results]
     both = [a >= min_accuracy and u >= min_recall for a, u in zip(accuracy, recall, strict=True)]
+    pooled = pooled_reliability([r["reliability"] for r in results])
     return {
+        **pooled,
         "accuracy_mean": round(statistics.mean(accuracy), 4),
         "accuracy_min": round(min(accuracy), 4),
         "unknown_recall_mean": round(statistics.mean(recall), 4),
@@ -163,12 +196,13 @@ def summary(results: list[dict], min_accuracy: float, min_recall: float) -> dict
     }
 
 
-def sweep_unknown(images: Path, labels_per_person: int) -> dict:
+def sweep_unknown(images: Path, labels_per_person: int, strangers: int = 0) -> dict:
     """Every pair of people as the unknown ones; retrain + relabel through the real assets."""
-    results = retrain_without(images, labels_per_person, lambda people: itertools.combinations(people, 2))
+    results = retrain_without(images, labels_per_person, lambda people: itertools.combinations(people, 2), strangers)
     return {
         "pairs": len(results),
         "labels_per_person": labels_per_person,
+        "strangers_per_unknown_person": strangers,
         **summary(results, 0.95, 0.9),
         "per_pair": results,
     }
@@ -235,10 +269,13 @@ def main() -> None:
     parser.add_argument("--sweep-one-person", action="store_true", help="every person as the only one named")
     parser.add_argument("--wrong-labels", type=int, default=0, help="this many labels name the wrong person")
     parser.add_argument("--multi-face", action="store_true", help="side-by-side composites of two people")
+    parser.add_argument(
+        "--strangers", type=int, default=0, help="--sweep-unknown: this many faces per unknown person called strangers"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.sweep_unknown:
-        figures = sweep_unknown(args.images, args.labels_per_person)
+        figures = sweep_unknown(args.images, args.labels_per_person, args.strangers)
     elif args.sweep_one_person:
         figures = sweep_one_person(args.images, args.labels_per_person)
     elif args.wrong_labels:
@@ -253,8 +290,10 @@ def main() -> None:
         print(json.dumps(figures))
     else:
         for name, value in figures.items():
-            if name not in ("per_pair", "per_person"):
+            if name not in ("per_pair", "per_person", "reliability", "expected_calibration_error"):
                 print(f"{name:26s} {value}")
+        if "reliability" in figures:
+            print("\n".join(reliability_lines(figures)))
 
 
 if __name__ == "__main__":

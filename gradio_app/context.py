@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from gradio_app import actions, dagster_status
 from gradio_app.actions import Snapshot
 from gradio_app.components import Tile, confidence_tone, thumbnail_src
+from gradio_app.formatting import chance
 from gradio_app.undo import UndoLog
 from gradio_app.uploads import UploadLimits
 from gradio_app.url_fetch import FetchPolicy
@@ -65,7 +66,7 @@ class AppContext:
             record = records.get(item.face_id)
             if record is None:
                 continue
-            badge = f"{round(item.confidence * 100)}%" if item.confidence is not None else ""
+            badge = chance(item.confidence) if item.confidence is not None else ""
             caption = snap.name(item.persona_id) if show_name and item.persona_id is not None else ""
             if show_name and item.persona_id is None and item.candidate_persona_id is not None:
                 caption = f"maybe {snap.name(item.candidate_persona_id)}?"

@@ -20,6 +20,24 @@ def pct(value) -> str:
     return f"{value * 100:.1f}%" if isinstance(value, int | float) else "–"
 
 
+def chance(value: float | None) -> str:
+    """The one way the app shows a face's confidence: the calibrated chance that the name shown
+    is right (assets/classifier/calibration.py), the same number on every tab. Never "0%" or
+    "100%": held-out labels cannot promise either."""
+    if not isinstance(value, int | float):
+        return "–"
+    if value < 0.01:
+        return "<1%"
+    return ">99%" if value > 0.99 else f"{round(value * 100)}%"
+
+
+def chance_words(value: float, unknown: bool) -> str:
+    """A sentence that says what the chance means and never contradicts it."""
+    if unknown:
+        return "probably someone not named yet"
+    return "FaceLoop is fairly sure" if value >= 0.8 else "FaceLoop thinks so" if value >= 0.5 else "FaceLoop is unsure"
+
+
 def num(value) -> str:
     return f"{value:.3f}" if isinstance(value, int | float) else "–"
 

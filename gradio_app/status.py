@@ -96,7 +96,8 @@ def status_markdown(ctx: AppContext, status: PageStatus | None = None) -> str:
     """The Classifier tab: what is serving, how good it is, and how far behind the labels it is."""
     status = status or page_status(ctx)
     model = status.model
-    blocks = _serving_blocks(model.serving)
+    versions = ctx.state_store.model_versions()
+    blocks = _serving_blocks(model.serving, versions)
     if line := pin_line(model.serving_state):
         blocks.insert(1, f"**{line}**")
     blocks.append(f"**{model.labels_since_model} new label(s)** since this classifier was trained.")
@@ -116,7 +117,6 @@ def status_markdown(ctx: AppContext, status: PageStatus | None = None) -> str:
             table(["Person", "Precision", "Recall", "F1", "Labels"], rows),
             "</details>",
         ]
-    versions = ctx.state_store.model_versions()
     if versions:
         every = history_table(versions, model.serving_state)
         blocks += ["<details open><summary>Every version</summary>", every, "</details>"]
@@ -145,7 +145,7 @@ def history_table(versions: Sequence[ModelVersion], state: Serving | None = None
     return table(header, rows)
 
 
-def _serving_blocks(promoted) -> list[str]:
+def _serving_blocks(promoted, versions=()) -> list[str]:
     if promoted is None:
         return [
             "### No classifier is serving yet",
@@ -172,7 +172,39 @@ def _serving_blocks(promoted) -> list[str]:
     ]
     if note := serving_note(promoted):
         blocks.append(f"**{md(note)}**")
+    earlier = [v for v in versions if v.version < promoted.version and v.metrics.get("accuracy") is not None]
+    if earlier and (change := held_out_change(max(earlier, key=lambda v: v.version), promoted)):
+        blocks.append(change)
     return blocks
+
+
+def held_out_change(before: ModelVersion, after: ModelVersion) -> str:
+    """Why held-out accuracy moved between two versions, when it did: most often the held-out set
+    itself changed (new labels are held out in turn), so the two figures were measured on different
+    faces; only on the same faces did the model itself get better or worse."""
+    a0, a1 = before.metrics.get("accuracy"), after.metrics.get("accuracy")
+    if a0 is None or a1 is None or round(a0, 3) == round(a1, 3):
+        return ""
+    said = f"Held-out accuracy went from {pct(a0)} (version {before.version}) to {pct(a1)} (version {after.version})"
+    d0, d1 = before.metrics.get("held_out_digest"), after.metrics.get("held_out_digest")
+    if d0 and d0 == d1:
+        return f"{said} on the same held-out faces: the model itself changed."
+    p0, p1 = before.metrics.get("per_persona") or {}, after.metrics.get("per_persona") or {}
+    n0, n1 = int(before.metrics.get("held_out_faces") or 0), int(after.metrics.get("held_out_faces") or 0)
+    new_people = sorted(set(p1) - set(p0))
+    changed = {
+        name: p1[name].get("support", 0) - p0[name].get("support", 0)
+        for name in sorted(set(p1) & set(p0))
+        if p1[name].get("support") != p0[name].get("support")
+    }
+    parts = [f"{n1 - n0:+d} faces ({n0} → {n1})"]
+    if new_people:
+        parts.append("new people: " + ", ".join(md(name) for name in new_people))
+    if changed:
+        parts.append("; ".join(f"{md(name)} {delta:+d}" for name, delta in changed.items()))
+    if gone := sorted(set(p0) - set(p1)):
+        parts.append("no longer held out: " + ", ".join(md(name) for name in gone))
+    return f"{said}, measured on a different held-out set: {', '.join(parts)}."
 
 
 def _prediction_and_training_blocks(model: actions.ModelStatus) -> list[str]:
@@ -207,4 +239,6 @@ def _prediction_and_training_blocks(model: actions.ModelStatus) -> list[str]:
             f"{pct(latest.metrics.get('accuracy'))} (minimum {pct(latest.metrics.get('gate_min_accuracy'))}); "
             f"version {promoted.version} keeps serving."
         )
+        if change := held_out_change(promoted, latest):
+            blocks.append(change)
     return blocks

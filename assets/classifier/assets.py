@@ -106,6 +106,7 @@ def face_classifier(
                 "personas": metrics["personas"],
                 "unknown_threshold": metrics["unknown_threshold"],
                 "unknown_threshold_calibration": metrics["calibration"],
+                "chance_calibration": metrics["chance_calibration"],
                 "devices": ", ".join(metrics["devices"]),
                 "train_seconds": metrics["train_seconds"],
                 "per_persona": MetadataValue.md(per_persona_markdown(metrics.get("per_persona", {}))),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 
 import numpy as np
@@ -79,6 +80,12 @@ def short_names(names: list[str]) -> list[str]:
             code, n = f"{base}{n}", n + 1
         codes.append(code)
     return codes
+
+
+def held_out_digest(face_ids: list[str]) -> str:
+    """A short fingerprint of which faces were held out: two versions whose held-out accuracy
+    differs may simply have been scored on different faces (the Classifier tab says so)."""
+    return hashlib.blake2b("\n".join(sorted(face_ids)).encode(), digest_size=8).hexdigest()
 
 
 def confusion_counts(true: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assets.classifier.calibration import ChanceCalibration
 from assets.classifier.graph import l2_normalize
 
 if TYPE_CHECKING:
@@ -235,6 +236,9 @@ class FaceClassifier:
     labeled_persona_ids: list[int]
     min_confidence: float = 0.0
     info: dict = field(default_factory=dict)
+    # Raw scores -> the chance the name is right; an artifact from before it reads as uncalibrated
+    # (a fixed rise of "known" through 1/2 at the unknown threshold, the raw top probability).
+    calibration: ChanceCalibration = field(default_factory=ChanceCalibration)
 
     def keras_model(self) -> keras.Sequential:
         """The served weights as the Keras model, for anyone who uses Keras."""
@@ -254,6 +258,7 @@ class FaceClassifier:
                 "labeled_persona_ids": self.labeled_persona_ids,
                 "min_confidence": self.min_confidence,
                 "info": self.info,
+                "calibration": self.calibration.to_dict(),
             }
             archive.writestr("meta.json", json.dumps(meta))
         return buffer.getvalue()
@@ -262,6 +267,7 @@ class FaceClassifier:
     def from_bytes(cls, data: bytes) -> FaceClassifier:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             meta = json.loads(archive.read("meta.json"))
+            meta["calibration"] = ChanceCalibration.from_dict(meta.get("calibration"))
             if "knownness_threshold" in meta:  # an artifact written before the field's rename
                 meta["unknown_threshold"] = meta.pop("knownness_threshold")
             if "weights.npz" in archive.namelist():
@@ -270,6 +276,11 @@ class FaceClassifier:
             else:  # an artifact written before weights.npz existed: read them through Keras
                 weights = _keras_weights(archive.read("model.keras"))
         return cls(weights=weights, **meta)
+
+    def chance(self, top: np.ndarray, mass: np.ndarray, known: np.ndarray) -> np.ndarray:
+        """The chance each face's persona is right, from its top persona probability and the label
+        mass that reaches it (calibration.py)."""
+        return self.calibration.chance(top, mass, self.unknown_threshold, known)
 
     def score(self, embeddings: np.ndarray) -> np.ndarray:
         """Persona probabilities (columns in ``persona_ids`` order) for raw embeddings."""

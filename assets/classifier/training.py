@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from assets.classifier.calibration import ChanceCalibration, fit_chance
 from assets.classifier.graph import l2_normalize, leave_one_out_posterior
-from assets.classifier.metrics import held_out_metrics
+from assets.classifier.metrics import held_out_digest, held_out_metrics
 from assets.classifier.model import FaceClassifier, compute_devices, fit_weights, out_of_fold_proba
-from assets.classifier.unknown_threshold import calibrate_threshold
-from resources.state_store.records import FaceLabelState
+from assets.classifier.unknown_threshold import ThresholdCalibration, calibrate
+from resources.state_store.records import FaceLabelState, LabelKind
 
 LABEL_CHECK_ROWS = 20  # the labels the model disagrees with most, kept with each version
 
@@ -44,6 +45,8 @@ def train_classifier(
     One persona is a valid model: every other face is that person or unknown, decided by the
     unknown threshold alone (a softmax over one class says nothing). A version whose people have
     no second label has no held-out accuracy; the gate serves it as provisional (gate.py).
+    Faces a person called a stranger in ``states`` are impostors for the unknown threshold, and
+    for the chance a shown name is right (calibration.py), fitted here on the same held-out scores.
     """
     row_of = {face_id: row for row, face_id in enumerate(face_ids)}
     labeled = sorted(
@@ -60,7 +63,9 @@ def train_classifier(
     classes = np.array([column[persona] for _, persona in labeled])
 
     labeled_unit = l2_normalize(embeddings[rows])  # only the labeled faces train
-    threshold, calibration = calibrate_threshold(graph, rows, classes)
+    strangers = [row_of[f] for f, state in states.items() if state.excluded == LabelKind.STRANGER and f in row_of]
+    cut = calibrate(graph, rows, classes, stranger_rows=np.array(strangers, dtype=np.int64))
+    threshold, calibration = cut.threshold, cut.stats
     metrics = {
         "labeled_faces": len(rows),
         "personas": len(persona_ids),
@@ -79,28 +84,38 @@ def train_classifier(
             metrics.update(held_out_metrics(classes[oof_rows], oof_proba, names))
         else:
             metrics.update({"accuracy": None, "held_out_faces": 0})
+    metrics["held_out_digest"] = held_out_digest([labeled[i][0] for i in oof_rows.tolist()])
     metrics["provisional"] = metrics["accuracy"] is None
-    metrics["label_check"] = (
-        label_check(
-            [face_id for face_id, _ in labeled],
-            classes,
-            names,
-            leave_one_out_posterior(graph, rows, classes, len(persona_ids)),
-            oof_proba,
-            oof_rows,
-        )
+    combined = (
+        product_of_experts(leave_one_out_posterior(graph, rows, classes, len(persona_ids)), oof_proba, oof_rows)
         if len(persona_ids) >= 2
-        else []  # one persona: every label agrees with the only persona there is
+        else None  # one persona: every label agrees with the only persona there is
     )
+    metrics["label_check"] = (
+        label_check([face_id for face_id, _ in labeled], classes, names, combined) if combined is not None else []
+    )
+    chance = chance_calibration(cut, combined, oof_rows, classes)
+    metrics["chance_calibration"] = chance.method
     classifier = FaceClassifier(
         weights=weights,
         persona_ids=persona_ids,
         unknown_threshold=threshold,
         labeled_face_ids=[face_id for face_id, _ in labeled],
         labeled_persona_ids=[persona for _, persona in labeled],
+        calibration=chance,
         info={"space": space, "label_watermark": watermark},
     )
     return TrainingResult(classifier, metrics, classes[oof_rows], oof_proba, names)
+
+
+def chance_calibration(
+    cut: ThresholdCalibration, combined: np.ndarray | None, oof_rows: np.ndarray, classes: np.ndarray
+) -> ChanceCalibration:
+    """The chance a name is right, fitted on the threshold's held-out scores and the held-out labels'
+    out-of-fold top probability (none for a one-persona model: its only persona always wins)."""
+    held_out = combined[oof_rows] if combined is not None else np.zeros((0, 1))
+    top, correct = held_out.max(axis=1), held_out.argmax(axis=1) == classes[oof_rows]
+    return fit_chance(cut.genuine, cut.impostor, cut.threshold, top, correct)
 
 
 def one_persona_metrics(calibration: dict, labeled_faces: int) -> dict:
@@ -115,26 +130,23 @@ def one_persona_metrics(calibration: dict, labeled_faces: int) -> dict:
     return {"accuracy": accuracy, "held_out_faces": labeled_faces, "one_persona": True}
 
 
-def label_check(
-    face_ids: list[str],
-    classes: np.ndarray,
-    names: list[str],
-    posterior: np.ndarray,
-    oof_proba: np.ndarray,
-    oof_rows: np.ndarray,
-) -> list[dict]:
-    """The people's own labels ranked by how little the model, trained without each one, agrees.
-
-    Agreement is the leave-one-out probability of the given persona: the label-spreading
-    posterior from every other label, times the softmax of the fold that did not see the face
-    (product of experts, as in predictions). A persona's only label cannot be checked (without it
-    the persona does not exist), nor can labels of a one-persona model.
-    """
-    counts = np.bincount(classes, minlength=len(names))
+def product_of_experts(posterior: np.ndarray, oof_proba: np.ndarray, oof_rows: np.ndarray) -> np.ndarray:
+    """(labels, classes) leave-one-out persona probabilities: the label-spreading posterior from
+    every other label, times the softmax of the fold that did not see the face (as in predictions)."""
     combined = np.maximum(posterior, 1e-6)
     if len(oof_rows):
         combined[oof_rows] *= oof_proba
-    combined /= combined.sum(axis=1, keepdims=True)
+    return combined / combined.sum(axis=1, keepdims=True)
+
+
+def label_check(face_ids: list[str], classes: np.ndarray, names: list[str], combined: np.ndarray) -> list[dict]:
+    """The people's own labels ranked by how little the model, trained without each one, agrees.
+
+    Agreement is the leave-one-out probability of the given persona (``product_of_experts``). A
+    persona's only label cannot be checked (without it the persona does not exist), nor can labels
+    of a one-persona model.
+    """
+    counts = np.bincount(classes, minlength=len(names))
     agreement = combined[np.arange(len(classes)), classes]
     checkable = np.flatnonzero(counts[classes] >= 2)
     order = checkable[np.argsort(agreement[checkable], kind="stable")][:LABEL_CHECK_ROWS]

@@ -9,15 +9,46 @@ unknown people to calibrate.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 
 from assets.classifier.graph import NEIGHBOURS, positions_in, spread_within_reach
 
 
+@dataclass(frozen=True)
+class ThresholdCalibration:
+    """The threshold, its stats for the version's metrics, and the scores it was cut between
+    (what the chance a name is right is fitted on, calibration.py)."""
+
+    threshold: float
+    stats: dict
+    genuine: np.ndarray
+    impostor: np.ndarray  # the stand-ins and the strangers
+
+
 def calibrate_threshold(
-    graph: sp.csr_matrix, labeled_rows: np.ndarray, classes: np.ndarray, repeats: int = 3, max_personas: int = 20
+    graph: sp.csr_matrix,
+    labeled_rows: np.ndarray,
+    classes: np.ndarray,
+    repeats: int = 3,
+    max_personas: int = 20,
+    stranger_rows: np.ndarray | None = None,
 ) -> tuple[float, dict]:
+    """:func:`calibrate`'s threshold and stats."""
+    calibration = calibrate(graph, labeled_rows, classes, repeats, max_personas, stranger_rows)
+    return calibration.threshold, calibration.stats
+
+
+def calibrate(
+    graph: sp.csr_matrix,
+    labeled_rows: np.ndarray,
+    classes: np.ndarray,
+    repeats: int = 3,
+    max_personas: int = 20,
+    stranger_rows: np.ndarray | None = None,
+) -> ThresholdCalibration:
     """Threshold from held-out labels, no unknown examples needed.
 
     Genuine scores: labeled faces whose own label is hidden (5 folds, ``repeats`` shuffles).
@@ -34,7 +65,15 @@ def calibrate_threshold(
     there is nobody else to hide, so the impostors are the library's other faces the label mass
     reaches (most faces of a library are not the one person named; robust statistics shrug off
     the few that are).
+
+    Faces a person called a stranger ("don't ask again", ``stranger_rows``) are real impostors:
+    the label mass of every label that reaches them is an impostor score. They count where that
+    helps: the threshold is also cut between the held-out labels and the strangers, and the
+    stricter cut is kept (up to losing 10% of the held-out labels), so strangers can make more
+    faces unknown but never fewer.
     """
+    strangers = np.asarray(stranger_rows if stranger_rows is not None else [], dtype=np.int64)
+    strangers = np.setdiff1d(strangers, labeled_rows)
     counts = np.bincount(classes)
     columns = _genuine_columns(labeled_rows, classes, counts, repeats)
     held_out_sets = len(columns)
@@ -48,7 +87,8 @@ def calibrate_threshold(
         if len(personas) > max_personas:
             personas = np.random.default_rng(0).choice(personas, max_personas, replace=False)
         columns += [(labeled_rows[classes != persona], labeled_rows[classes == persona]) for persona in personas]
-    scores = _scores_in_one_spread(graph, columns)
+    columns.append((labeled_rows, strangers))  # every label's mass at the strangers
+    *scores, stranger_scores = _scores_in_one_spread(graph, columns)
     gen = np.concatenate([np.zeros(0), *scores[:genuine_sets]])
     imp = np.concatenate([np.zeros(0), *scores[genuine_sets:]])
     method = "held-out labels"
@@ -67,19 +107,45 @@ def calibrate_threshold(
     elif one_persona and len(imp) < MIN_IMPOSTORS:
         threshold = float(np.exp(np.median(np.log(np.maximum(gen, 1e-12))) - ONE_PERSONA_MARGIN))
     else:
-        floor = max(ONE_PERSONA_SPREAD_FLOOR * one_persona, SINGLE_LABEL_SPREAD_FLOOR * (counts.min() < 2))
-        threshold = float(equal_z_threshold(gen, imp, genuine_floor=floor) * np.exp(-0.1))
+        threshold = float(equal_z_threshold(gen, imp, genuine_floor=floor_for(one_persona, counts)) * np.exp(-0.1))
+    if len(gen) and len(stranger_scores):
+        threshold, stranger_note = _with_strangers(threshold, gen, imp, stranger_scores, floor_for(one_persona, counts))
+        method += stranger_note
+    imp = np.concatenate([imp, stranger_scores])
     stats = {
         "unknown_threshold": threshold,
         "genuine_kept": float((gen >= threshold).mean()),
         "impostor_rejected": float((imp < threshold).mean()) if len(imp) else None,
         "calibration_faces": len(labeled_rows),
         "held_out_genuine": int(sum(len(scored) for scored in scores[:held_out_sets])),
+        "strangers": len(stranger_scores),
         "calibration": method,
     }
-    return threshold, stats
+    return ThresholdCalibration(threshold, stats, gen, imp)
 
 
+def floor_for(one_persona: bool, counts: np.ndarray) -> float:
+    """The floor on the genuine scores' robust spread (see the constants below)."""
+    return max(ONE_PERSONA_SPREAD_FLOOR * one_persona, SINGLE_LABEL_SPREAD_FLOOR * (counts.min() < 2))
+
+
+def _with_strangers(
+    threshold: float, gen: np.ndarray, imp: np.ndarray, strangers: np.ndarray, floor: float
+) -> tuple[float, str]:
+    """The cut between the held-out labels and the strangers (real impostors, where the stand-ins
+    are guesses), if that is stricter; never so strict that it drops more than
+    ``STRANGER_MAX_GENUINE_LOSS`` of the held-out labels."""
+    reached = strangers[strangers > REACHED]
+    if not len(reached):
+        return threshold, f"; {len(strangers)} stranger(s), none reached by the labels"
+    cut = float(equal_z_threshold(gen, reached, genuine_floor=floor) * np.exp(-0.1))
+    cut = min(cut, float(np.quantile(gen, STRANGER_MAX_GENUINE_LOSS, method="lower")))
+    if cut > threshold:
+        return cut, f"; {len(reached)} stranger(s) as impostors raised it"
+    return threshold, f"; {len(reached)} stranger(s) as impostors, the cut without them is stricter"
+
+
+STRANGER_MAX_GENUINE_LOSS = 0.1  # strangers may raise the threshold until it drops this share of held-out labels
 REACHED = 1e-9  # label mass below this is float noise: the face is not connected to any label
 MIN_IMPOSTORS = 5
 ONE_PERSONA_MARGIN = 1.5  # log units below the genuine median when nothing else can say where to cut

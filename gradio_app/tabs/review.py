@@ -9,7 +9,7 @@ import gradio as gr
 from gradio_app import actions
 from gradio_app.actions import ActionError, ReviewItem
 from gradio_app.components import face_grid, grid_value
-from gradio_app.formatting import md
+from gradio_app.formatting import chance, chance_words, md
 from gradio_app.page import Tab, actor, friendly, persona_choices, session, target
 from gradio_app.tabs.label_check import LabelCheckMode
 from resources.state_store.records import LabelKind
@@ -208,10 +208,11 @@ class ReviewTab(Tab):
 
 
 def question(item: ReviewItem, name: str) -> str:
-    sure = round(item.confidence * 100)
+    """The question with the face's one number: the chance the name is right."""
+    sure = chance(item.confidence)
     if item.unknown:
         return (
-            f"## Is this **{md(name)}**?\nFaceLoop does not recognise this face; its best guess is "
-            f"{md(name)} ({sure}% among the people it knows)."
+            f"## Is this **{md(name)}**?\nThis is {chance_words(item.confidence, True)}: of the people named, "
+            f"it looks most like {md(name)}, with a **{sure}** chance that it is them."
         )
-    return f"## Is this **{md(name)}**?\nFaceLoop thinks so, {sure}% sure."
+    return f"## Is this **{md(name)}**?\n{chance_words(item.confidence, False)}: **{sure}** chance it is {md(name)}."

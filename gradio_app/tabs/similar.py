@@ -10,7 +10,7 @@ import numpy as np
 from gradio_app import actions
 from gradio_app.actions import ActionError, FoundFace, Snapshot
 from gradio_app.components import Tile, face_grid, grid_value
-from gradio_app.formatting import md
+from gradio_app.formatting import chance, md
 from gradio_app.page import Tab, friendly
 
 
@@ -27,7 +27,7 @@ class SimilarTab(Tab):
             with gr.Column(scale=3):
                 self.found_image = gr.AnnotatedImage(label="Faces found", height=420, elem_id="found-image")
                 self.found_text = gr.Markdown(elem_id="found-text")
-        gr.Markdown("#### Nearest labeled faces")
+        gr.Markdown("#### Nearest labeled faces\n_Badges: cosine similarity of the faces (not a chance)._")
         self.neighbours = face_grid("neighbours-grid", grid_value([], selectable=False))
         self.outputs = [self.found_image, self.found_text, self.neighbours]
         self.find_btn.click(self.find, self.query, self.outputs)
@@ -71,7 +71,7 @@ class SimilarTab(Tab):
                 tile.face_id,
                 tile.src,
                 caption=prefix + snap.name(neighbour.persona_id),
-                badge=f"{neighbour.similarity:.2f}",
+                badge=f"sim {neighbour.similarity:.2f}",
                 tone="info",
                 title=tile.title,
             )
@@ -80,8 +80,9 @@ class SimilarTab(Tab):
 
 
 def face_label(snap: Snapshot, number: int, face: FoundFace) -> str:
+    """The face's name with its chance of being right, as on every other tab."""
     if face.persona_id is not None:
-        return f"{number}: {snap.name(face.persona_id)} ({round(face.confidence * 100)}%)"
+        return f"{number}: {snap.name(face.persona_id)} ({chance(face.confidence)})"
     if face.candidate_persona_id is not None:
-        return f"{number}: unknown (maybe {snap.name(face.candidate_persona_id)})"
+        return f"{number}: unknown (maybe {snap.name(face.candidate_persona_id)}, {chance(face.confidence)})"
     return f"{number}: unknown"

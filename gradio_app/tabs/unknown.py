@@ -10,7 +10,7 @@ from gradio_app import actions
 from gradio_app.actions import Snapshot
 from gradio_app.components import face_grid, grid_value, selected_ids
 from gradio_app.context import MAX_TILES
-from gradio_app.formatting import faces, md, with_notice
+from gradio_app.formatting import chance, faces, md, with_notice
 from gradio_app.page import Tab, actor, friendly, keep_selection, mark_selected_js, persona_choices, target
 from resources.state_store.records import LabelKind
 
@@ -91,7 +91,8 @@ class UnknownTab(Tab):
         items = [actions.FaceItem(f, None, None, _candidate(snap, f)) for f in cluster.face_ids]
         tiles = self.ctx.tiles(snap, items[:MAX_TILES], show_name=False)
         guess = (
-            f" It looks most like **{md(snap.name(cluster.candidate_persona_id))}**."
+            f" It looks most like **{md(snap.name(cluster.candidate_persona_id))}** "
+            f"(at most {chance(_best_chance(snap, cluster))} chance per face that it is them)."
             if cluster.candidate_persona_id
             else ""
         )
@@ -172,3 +173,13 @@ class UnknownTab(Tab):
 def _candidate(snap: Snapshot, face_id: str) -> int | None:
     prediction = snap.open_prediction(face_id)
     return prediction.candidate_persona_id if prediction else None
+
+
+def _best_chance(snap: Snapshot, cluster: actions.FaceCluster) -> float | None:
+    """The highest chance among the group's faces that the group's likeliest person is right."""
+    chances = [
+        p.confidence
+        for f in cluster.face_ids
+        if (p := snap.open_prediction(f)) is not None and p.candidate_persona_id == cluster.candidate_persona_id
+    ]
+    return max(chances, default=None)

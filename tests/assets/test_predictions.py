@@ -28,7 +28,8 @@ def library(people: int = 9, per_person: int = 15, seed: int = 0) -> tuple[np.nd
 
 
 def dense_reference(classifier, face_ids, embeddings, states, graph) -> dict[str, tuple]:
-    """The product of experts written the obvious way: whole (faces x personas) matrices."""
+    """The product of experts written the obvious way: whole (faces x personas) matrices, then the
+    classifier's chance that the name is right."""
     column = {persona: i for i, persona in enumerate(classifier.persona_ids)}
     row_of = {face_id: row for row, face_id in enumerate(face_ids)}
     seeds = np.zeros((len(face_ids), len(column)), dtype=np.float32)
@@ -49,7 +50,8 @@ def dense_reference(classifier, face_ids, embeddings, states, graph) -> dict[str
         confidence = float(combined[row, best[row]])
         persona = classifier.persona_ids[best[row]]
         is_known = known[row] >= classifier.unknown_threshold and confidence > classifier.min_confidence
-        out[face_id] = (persona if is_known else None, round(confidence, 4), persona)
+        chance = classifier.chance(np.array([confidence]), np.array([known[row]]), np.array([is_known]))[0]
+        out[face_id] = (persona if is_known else None, round(float(chance), 4), persona)
     return out
 
 

@@ -105,3 +105,31 @@ def test_single_labels_get_a_genuine_estimate_from_their_neighbours():
     assert "nearest faces stand in" in stats["calibration"] and stats["held_out_genuine"] == 0
     assert (score[known] >= threshold).mean() >= 0.9
     assert (score[np.isin(person, [4, 5])] < threshold).mean() >= 0.9
+
+
+def lookalike_library(seed: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Eight people; person 7 looks like person 0 (a sibling): label mass of 0 leaks to 7's faces."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(8, 64))
+    centres[7] = centres[0] + 0.15 * rng.normal(size=64)
+    points = np.repeat(centres, 12, axis=0) + 0.15 * rng.normal(size=(96, 64))
+    return l2_normalize(points), np.repeat(np.arange(8), 12)
+
+
+def test_strangers_near_a_labeled_person_raise_the_threshold_and_far_ones_never_lower_it():
+    unit, person = lookalike_library()
+    rows = np.concatenate([np.flatnonzero(person == p)[:3] for p in range(6)])  # people 6 and 7 unlabeled
+    graph = knn_graph(unit)
+    seeds = np.zeros(len(unit), dtype=bool)
+    seeds[rows] = True
+    score = spread(graph, seeds)
+    sibling = np.flatnonzero(person == 7)
+    without, _ = calibrate_threshold(graph, rows, person[rows])
+    # A person called the sibling's likeliest-looking faces strangers ("don't ask again").
+    strangers = sibling[np.argsort(-score[sibling])][:4]
+    near, stats = calibrate_threshold(graph, rows, person[rows], stranger_rows=strangers)
+    assert near > without and "raised it" in stats["calibration"] and stats["strangers"] == 4
+    assert stats["genuine_kept"] >= 0.9 - 1e-9  # never at the cost of more than 10% of the held-out labels
+    assert (score[sibling] < near).sum() > (score[sibling] < without).sum()  # more of the sibling is unknown
+    far, far_stats = calibrate_threshold(graph, rows, person[rows], stranger_rows=np.flatnonzero(person == 6)[:4])
+    assert far >= without and "stranger" in far_stats["calibration"]

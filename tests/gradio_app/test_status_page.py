@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from gradio_app.status import history_table, status_markdown
+from gradio_app.formatting import md
+from gradio_app.status import held_out_change, history_table, status_markdown
 from gradio_app.views import AppContext
+from resources.state_store.records import ModelVersion
 
 
 def test_the_classifier_tab_lists_every_version_with_its_gate_and_serving_state(home):
@@ -47,3 +49,31 @@ def test_a_pin_shows_in_the_history_the_status_and_the_version_detail(home):
     assert "| **TB** Tony\\_Blair |" in detail  # rows: the person's name after its short name
     assert "_Not kept for this version" in version_detail(second, state)  # its metrics have no matrix
     assert not can_serve(failed, state) and not can_serve(first, state) and can_serve(second, state)
+
+
+def test_the_classifier_tab_explains_a_drop_in_held_out_accuracy_by_the_faces_and_people_added(home):
+    store = home.store
+    [first] = store.model_versions()
+    per_persona = dict(first.metrics["per_persona"])
+    grown = sorted(per_persona)[0]
+    per_persona[grown] = {**per_persona[grown], "support": per_persona[grown]["support"] + 3}
+    per_persona["Newcomer"] = {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 4}
+    metrics = {
+        **first.metrics,
+        "accuracy": first.metrics["accuracy"] - 0.1,
+        "per_persona": per_persona,
+        "held_out_faces": first.metrics["held_out_faces"] + 7,
+        "held_out_digest": "another set",
+    }
+    store.add_model_version(first.label_watermark + 1, first.artifact_key, metrics)
+    store.set_gate_result(2, passed=True, promote=True)
+    ctx = AppContext.from_resources(home.resources, dagster_graphql_url="http://127.0.0.1:9/graphql")
+
+    text = status_markdown(ctx)
+
+    assert "measured on a different held-out set: +7 faces" in text
+    assert "new people: Newcomer" in text and f"{md(grown)} +3" in text
+    same = ModelVersion(3, 0, "", {**metrics, "accuracy": 0.2, "held_out_digest": "another set"})
+    latest = max(store.model_versions(), key=lambda v: v.version)
+    assert "on the same held-out faces" in held_out_change(latest, same)
+    assert held_out_change(same, same) == ""
