@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from assets.classifier.graph import l2_normalize
 
@@ -95,6 +94,8 @@ def fit_weights(features: np.ndarray, classes: np.ndarray, num_classes: int, see
         return _adam_tensorflow(x, y, sample_weight, start, EPOCHS)
     # A few hundred labels make tiny matrices: BLAS threads cost more than they save, and on a
     # busy machine their spin-waits made one fit 0.13 s -> 5 s (same weights; ARCHITECTURE.md).
+    from threadpoolctl import threadpool_limits  # 30 ms: imported by a fit, not by every definitions load
+
     with threadpool_limits(1, user_api="blas"):
         return _adam_numpy(x, y, sample_weight, start, EPOCHS)
 
