@@ -174,6 +174,8 @@ def spread_within_reach(
 
 def _components_by_columns(used: np.ndarray, columns: int) -> list[tuple[np.ndarray, list[int]]]:
     """(columns, components) groups from sorted ``component * columns + column`` pairs."""
+    if not len(used):  # no seed anywhere (or none where it is read): nothing to spread
+        return []
     component, column = np.divmod(used, columns)
     starts = np.flatnonzero(np.r_[True, component[1:] != component[:-1]])
     groups: dict[bytes, tuple[np.ndarray, list[int]]] = {}

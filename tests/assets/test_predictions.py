@@ -141,6 +141,11 @@ def test_spreading_per_component_gives_exactly_the_whole_library_spread():
     assert not full[wanted & (at < 0)[:, None]].any()  # nothing wanted lies outside the reach
     assert not mass[:, 0][person[rows] == 0].any()  # column 0 was not spread where nobody reads it
 
+    nobody = spread_within_reach(graph, sp.csr_matrix(seeds.shape, dtype=np.float32), ITERATIONS)
+    assert len(nobody[0]) == 0 and nobody[1].shape == (0, 4)  # no label yet: no mass anywhere
+    empty = spread_within_reach(sp.csr_matrix((0, 0), dtype=np.float32), sp.csr_matrix((0, 4), dtype=np.float32))
+    assert empty[1].shape == (0, 4)  # an empty library
+
 
 def test_two_faces_of_one_photo_never_get_the_same_persona():
     from assets.predictions import assign_per_photo
