@@ -1,4 +1,5 @@
-"""predicted_labels: the promoted classifier applied to every face without a human label."""
+"""predicted_labels: the serving classifier (the promoted one, or a labeler's pin) applied to every
+face without a human label."""
 
 import time
 
@@ -8,7 +9,7 @@ from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from assets.classifier.graph import CLASS_ITERATIONS, knn_graph, l2_normalize, spread_within_reach
 from assets.classifier.model import FaceClassifier
-from assets.library import library_graph
+from assets.library import load_library
 from resources.artifact_store import ArtifactStore
 from resources.face_engine import FaceEngine
 from resources.state_store import StateStore
@@ -213,10 +214,11 @@ def predicted_labels(
     state = state_store.serving()
     serving = state.model
     if serving is None:
-        context.log.info("no promoted classifier yet: label faces of at least two personas")
+        context.log.info("no classifier serves yet: label faces of at least one person")
         return MaterializeResult(metadata={"status": "no promoted classifier yet", "written": 0})
     clock = PhaseClock()
-    face_ids, embeddings = state_store.load_embeddings(face_engine.embedding_space)
+    library = load_library(state_store, face_engine.embedding_space)  # read by face_classifier: reused
+    face_ids = library.face_ids
     watermark = state_store.label_watermark()
     # "Reflected" means in the model: the labels the serving version was trained on.
     reflected = (serving.version, serving.label_watermark, len(face_ids))
@@ -229,9 +231,7 @@ def predicted_labels(
     classifier = FaceClassifier.from_bytes(artifact_store.get(serving.artifact_key))
     states = state_store.label_states(upto=watermark)
     clock.lap("load")
-    graph = library_graph(state_store, face_engine.embedding_space, face_ids, embeddings)
-    clock.lap("graph")
-    predictions = predict_faces(classifier, serving.version, face_ids, embeddings, states, graph)
+    predictions = predict_faces(classifier, serving.version, face_ids, library.embeddings, states, library.graph)
     clock.lap("score")
     settled_now = [f for f, s in states.items() if s.settled]
     written = state_store.write_predictions(predictions, drop=settled_now)

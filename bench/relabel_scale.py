@@ -11,7 +11,8 @@ trained and promoted, first predictions written. Then 5 new labels arrive, a new
 trained, and the measured step runs: ``predicted_labels`` in a fresh process, timed end to end
 (model load, graph load, scoring every face, writing the changed predictions), its peak RSS read
 from the OS (its own address space's high-water mark). The first relabel (every prediction written)
-is reported too, and the measured run's phases (load, graph, scoring, write) as the asset logs them.
+is reported too, and the measured run's phases (load: the library with its graph, the model and
+the labels; scoring; write) as the asset logs them.
 Last, one more label per labeled person and ``retrain_job``'s work in one fresh process (train,
 quality gate, relabel): ``retrain_and_relabel_seconds``, what a batch of labels costs at N faces
 after the sensor has launched the run.

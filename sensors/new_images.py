@@ -13,11 +13,16 @@ from resources.state_store import StateStore
 from sensors.in_flight import run_in_flight
 
 IMAGES_INTERVAL_S = int(os.environ.get("FACELOOP_IMAGES_SENSOR_INTERVAL", "10"))
+# The daemon looks at sensors every 5 s and skips one whose last tick *started* less than its
+# minimum interval ago; a tick starts a little after its loop does, so an interval of exactly two
+# loops (10 s) was always just short and every tick came a loop late (~15 s). Asking for one second
+# less lands each tick on the loop it was meant for (10 s apart for the default).
+TICK_START_SLACK_S = 1
 
 
 @sensor(
     job=ingest_job,
-    minimum_interval_seconds=IMAGES_INTERVAL_S,
+    minimum_interval_seconds=max(1, IMAGES_INTERVAL_S - TICK_START_SLACK_S),
     default_status=DefaultSensorStatus.RUNNING,
     description="Lists the library and requests an ingest run for photos the store has not seen.",
 )

@@ -23,7 +23,7 @@ from assets.classifier.gate import gate_description, gate_verdict, is_checked
 from assets.classifier.metrics import confusion_markdown, per_persona_markdown
 from assets.classifier.training import TrainingError, train_classifier
 from assets.jobs import WATERMARK_TAG
-from assets.library import library_graph
+from assets.library import load_library
 from resources.artifact_store import ArtifactStore
 from resources.face_engine import FaceEngine
 from resources.kubernetes import gpu_op_tags
@@ -148,11 +148,11 @@ def label_check_table(rows: list[dict]) -> MetadataValue:
 
 def train_classifier_on_store(state_store: StateStore, space: str, watermark: int):
     """Read what training needs from the store, then train (training.py never touches a store)."""
-    face_ids, embeddings = state_store.load_embeddings(space)
+    library = load_library(state_store, space)
     return train_classifier(
-        face_ids,
-        embeddings,
-        library_graph(state_store, space, face_ids, embeddings),
+        library.face_ids,
+        library.embeddings,
+        library.graph,
         state_store.label_states(upto=watermark),
         {p.persona_id: p.name for p in state_store.personas(include_merged=True)},
         space,

@@ -12,6 +12,7 @@ import hashlib
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 NEIGHBOURS = 5
 ALPHA = 0.9
@@ -105,41 +106,83 @@ def spread(graph: sp.csr_matrix, seeds: np.ndarray, iterations: int = ITERATIONS
     ``seeds`` is (n,) for one label or (n, classes) one-hot; the result has the same shape.
     """
     seeds = seeds.astype(np.float32)
+    restart = (1.0 - ALPHA) * seeds
     mass = seeds.copy()
-    for _ in range(iterations):
-        mass = ALPHA * (graph @ mass) + (1.0 - ALPHA) * seeds
+    for _ in range(iterations):  # mass = ALPHA * (graph @ mass) + restart, one temporary per step
+        mass = graph @ mass
+        mass *= ALPHA
+        mass += restart
     return mass
 
 
 def within_hops(graph: sp.csr_matrix, rows: np.ndarray, hops: int) -> np.ndarray:
     """Sorted positions of the faces at most ``hops`` edges from ``rows`` (breadth first)."""
     reached = np.zeros(graph.shape[0], dtype=bool)
-    frontier = np.unique(rows)
-    reached[frontier] = True
+    reached[rows] = True
+    frontier = np.flatnonzero(reached)
     for _ in range(hops):
         if frontier.size == 0:
             break
         edges = graph[frontier]
-        found = np.unique(edges.indices[edges.data > 0])
-        frontier = found[~reached[found]]
-        reached[frontier] = True
+        found = np.zeros_like(reached)  # a mask, not np.unique: a hop of the whole library is cheap
+        found[edges.indices[edges.data > 0]] = True
+        found &= ~reached
+        reached |= found
+        frontier = np.flatnonzero(found)
     return np.flatnonzero(reached)
 
 
 def spread_within_reach(
-    graph: sp.csr_matrix, seeds: sp.csr_matrix, iterations: int = ITERATIONS
+    graph: sp.csr_matrix, seeds: sp.csr_matrix, iterations: int = ITERATIONS, wanted: sp.spmatrix | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``spread`` of (n, columns) seeds, computed only on the faces the mass can reach.
 
     Each step moves mass one edge (the graph is symmetric), so after t steps only faces within t
-    hops of a seed hold any, and spreading on that subgraph gives exactly ``spread``'s numbers
-    there. In a library of a million faces with a few hundred labels the subgraph is small and
-    no (n, columns) matrix is made. Returns (rows, mass of those rows).
+    hops of a seed hold any, and mass never crosses between connected components of the graph.
+    So each component is spread on the subgraph its seeds reach, with only the columns seeded in
+    it (and, given ``wanted``, an (n, columns) mask of the entries the caller reads, only the
+    columns read there): exactly ``spread``'s numbers there (the same products, summed in the
+    same order), while a label spread alone over its own person's cluster no longer costs a
+    whole-library column. Components that need the same columns are spread together. In a
+    library of a million faces with a few hundred labels no (n, columns) matrix is made.
+    Returns (rows, mass of those rows); entries not ``wanted`` may be 0.
     """
+    n, columns = seeds.shape
+    component = connected_components(graph, directed=False)[1].astype(np.int64)
+    seeds = seeds.tocoo()
+    pair = component[seeds.row] * columns + seeds.col
+    used = np.unique(pair)  # (component, column) pairs with a seed, sorted by component
+    if wanted is not None:
+        wanted = wanted.tocoo()
+        used = np.intersect1d(used, component[wanted.row] * columns + wanted.col)
+    keep = np.isin(pair, used)
+    seeds = sp.csr_matrix((seeds.data[keep], (seeds.row[keep], seeds.col[keep])), shape=(n, columns))
     rows = within_hops(graph, np.flatnonzero(seeds.getnnz(axis=1)), iterations)
-    if len(rows) > graph.shape[0] // 2:  # most of the library: cutting out the subgraph does not pay
-        return np.arange(graph.shape[0]), spread(graph, seeds.toarray(), iterations)
-    return rows, spread(graph[rows][:, rows], seeds[rows].toarray(), iterations)
+    mass = np.zeros((len(rows), columns), dtype=np.float32)
+    by_component = np.argsort(component[rows], kind="stable")
+    bounds = np.searchsorted(component[rows][by_component], np.arange(component.max(initial=0) + 2))
+    for cols, members in _components_by_columns(used, columns):
+        at = np.sort(np.concatenate([by_component[bounds[c] : bounds[c + 1]] for c in members]))
+        if len(at) > n // 2:  # most of the library: cutting out the subgraph does not pay
+            part = spread(graph, seeds[:, cols].toarray(), iterations)[rows[at]]
+        else:
+            sub = rows[at]
+            part = spread(graph[sub][:, sub], seeds[sub][:, cols].toarray(), iterations)
+        mass[np.ix_(at, cols)] = part
+    return rows, mass
+
+
+def _components_by_columns(used: np.ndarray, columns: int) -> list[tuple[np.ndarray, list[int]]]:
+    """(columns, components) groups from sorted ``component * columns + column`` pairs."""
+    if not len(used):  # no seed anywhere (or none where it is read): nothing to spread
+        return []
+    component, column = np.divmod(used, columns)
+    starts = np.flatnonzero(np.r_[True, component[1:] != component[:-1]])
+    groups: dict[bytes, tuple[np.ndarray, list[int]]] = {}
+    for start, end in zip(starts, [*starts[1:], len(used)], strict=True):
+        cols = column[start:end]
+        groups.setdefault(cols.tobytes(), (cols, []))[1].append(int(component[start]))
+    return list(groups.values())
 
 
 def positions_in(sorted_rows: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

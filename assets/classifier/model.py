@@ -91,8 +91,14 @@ def fit_weights(features: np.ndarray, classes: np.ndarray, num_classes: int, see
     y = np.asarray(classes, dtype=np.int32)
     sample_weight = balanced_sample_weights(y, num_classes)
     start = initial_weights(x.shape[1], num_classes, seed)
-    fit = _adam_tensorflow if trainer() == "tensorflow" else _adam_numpy
-    return fit(x, y, sample_weight, start, EPOCHS)
+    if trainer() == "tensorflow":
+        return _adam_tensorflow(x, y, sample_weight, start, EPOCHS)
+    # A few hundred labels make tiny matrices: BLAS threads cost more than they save, and on a
+    # busy machine their spin-waits made one fit 0.13 s -> 5 s (same weights; ARCHITECTURE.md).
+    from threadpoolctl import threadpool_limits  # 30 ms: imported by a fit, not by every definitions load
+
+    with threadpool_limits(1, user_api="blas"):
+        return _adam_numpy(x, y, sample_weight, start, EPOCHS)
 
 
 def _adam_numpy(

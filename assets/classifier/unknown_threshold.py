@@ -189,18 +189,20 @@ def _single_label_columns(
 
 def _scores_in_one_spread(graph: sp.csr_matrix, columns: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
     """Mass at each column's scored rows from its seed rows: one spread of many columns on the
-    subgraph the labels reach, instead of one whole-library spread per column."""
-    seeds = sp.csr_matrix(
-        (
-            np.ones(sum(len(seed) for seed, _ in columns), dtype=np.float32),
+    subgraph the labels reach, instead of one whole-library spread per column (and, per connected
+    component of the graph, only of the columns scored there)."""
+
+    def matrix(part: int) -> sp.csr_matrix:  # column j holds ones at columns[j][part]
+        rows = [pair[part] for pair in columns]
+        return sp.csr_matrix(
             (
-                np.concatenate([seed for seed, _ in columns]),
-                np.repeat(np.arange(len(columns)), [len(seed) for seed, _ in columns]),
+                np.ones(sum(len(r) for r in rows), dtype=np.float32),
+                (np.concatenate(rows), np.repeat(np.arange(len(columns)), [len(r) for r in rows])),
             ),
-        ),
-        shape=(graph.shape[0], len(columns)),
-    )
-    reach, mass = spread_within_reach(graph, seeds)
+            shape=(graph.shape[0], len(columns)),
+        )
+
+    reach, mass = spread_within_reach(graph, matrix(0), wanted=matrix(1))
     out = []
     for j, (_, scored) in enumerate(columns):
         at, inside = positions_in(reach, scored)

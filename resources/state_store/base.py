@@ -121,6 +121,12 @@ class StateStore(ConfigurableResource, ABC):
         """(n, k) row positions in ``face_ids`` (-1 where unknown) and similarities, or None."""
         return None
 
+    @abstractmethod
+    def library_stamp(self, space: str) -> tuple:
+        """Equal stamps, the same library: a token of this database and ``space`` that changes with
+        every write of an embedding or a neighbour list there (in the write's transaction, or
+        after it), so a copy of the library read after a stamp is current while the stamp is."""
+
     # -- personas ----------------------------------------------------------------------------
     def ensure_persona(self, name: str) -> Persona:
         """The persona with this name, created if missing (two creators of one name get one)."""

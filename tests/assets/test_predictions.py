@@ -120,6 +120,35 @@ def test_spreading_within_reach_equals_spreading_everywhere():
     assert not full[outside].any()
 
 
+def test_spreading_per_component_gives_exactly_the_whole_library_spread():
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    points, person = library(people=12, per_person=10, seed=4)
+    graph = knn_graph(l2_normalize(points))
+    assert connected_components(graph, directed=False)[0] > 3  # several islands to split the work over
+    seeds = np.zeros((len(points), 4), dtype=np.float32)
+    for column, people in enumerate([[0, 5], [1], [2, 5, 9], [11]]):  # columns seeded in several islands
+        for p in people:
+            seeds[np.flatnonzero(person == p)[:2], column] = 1.0
+    wanted = np.zeros_like(seeds, dtype=bool)
+    wanted[np.flatnonzero(person == 5), 0] = True  # column 0 read only in person 5's island
+    wanted[:, 1:] = True
+    full = spread(graph, seeds, ITERATIONS)
+    rows, mass = spread_within_reach(graph, sp.csr_matrix(seeds), ITERATIONS, wanted=sp.csr_matrix(wanted))
+    at = np.full(len(points), -1)
+    at[rows] = np.arange(len(rows))
+    inside = wanted & (at >= 0)[:, None]
+    assert np.array_equal(mass[at[np.nonzero(inside)[0]], np.nonzero(inside)[1]], full[inside])  # bit for bit
+    assert not full[wanted & (at < 0)[:, None]].any()  # nothing wanted lies outside the reach
+    assert not mass[:, 0][person[rows] == 0].any()  # column 0 was not spread where nobody reads it
+
+    nobody = spread_within_reach(graph, sp.csr_matrix(seeds.shape, dtype=np.float32), ITERATIONS)
+    assert len(nobody[0]) == 0 and nobody[1].shape == (0, 4)  # no label yet: no mass anywhere
+    empty = spread_within_reach(sp.csr_matrix((0, 0), dtype=np.float32), sp.csr_matrix((0, 4), dtype=np.float32))
+    assert empty[1].shape == (0, 4)  # an empty library
+
+
 def test_two_faces_of_one_photo_never_get_the_same_persona():
     from assets.predictions import assign_per_photo
 

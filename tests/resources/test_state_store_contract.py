@@ -223,6 +223,26 @@ def test_embeddings_round_trip_per_model_space(store):
     assert store.load_embeddings("Facenet512")[0] == []
 
 
+def test_library_stamp_moves_with_every_embedding_or_neighbour_write_and_only_then(store):
+    face_ids = [f"img{i}:0" for i in range(3)]
+    for face_id in face_ids:
+        store.register_photo(PhotoEntry(f"{face_id[:-2]}.jpg", 1, 0.0), face_id[:-2])
+        store.record_detection(face_id[:-2], ImageStatus.DONE, faces=[face(face_id[:-2])])
+    stamps = [store.library_stamp("m")]
+    store.put_embeddings("m", face_ids[:2], np.eye(2, 4, dtype=np.float32))
+    stamps.append(store.library_stamp("m"))
+    store.put_embeddings("m", face_ids[2:], np.eye(1, 4, dtype=np.float32))
+    stamps.append(store.library_stamp("m"))
+    other_space = store.library_stamp("other")
+    store.put_neighbours("m", face_ids, np.array([[face_ids[(i + 1) % 3]] for i in range(3)]), np.ones((3, 1)))
+    stamps.append(store.library_stamp("m"))
+    assert len(set(stamps)) == len(stamps)  # each write moved it
+    persona = store.ensure_persona("Ada").persona_id
+    store.append_label_events([LabelEvent(face_ids[0], LabelKind.ASSIGN, persona)])
+    assert store.library_stamp("m") == stamps[-1]  # labels are not the library
+    assert store.library_stamp("other") == other_space  # nor is another model space
+
+
 def test_face_graph_round_trips_as_row_positions_and_only_when_complete(store):
     face_ids = [f"img{i}:0" for i in range(6)]
     for face_id in face_ids:

@@ -10,7 +10,7 @@ import numpy as np
 from azure.cosmos.exceptions import CosmosHttpResponseError
 
 from resources.state_store.base import Detection
-from resources.state_store.cosmos.client import BATCH_LIMIT, chunks, doc_id, plain
+from resources.state_store.cosmos.client import BATCH_LIMIT, MODELS, chunks, doc_id, plain
 from resources.state_store.records import FaceRecord, ImageRecord, ImageStatus, PhotoEntry
 
 
@@ -183,6 +183,7 @@ class CosmosFaces:
             ),
             face_ids,
         )
+        self._count_library_write(space)
 
     def load_embeddings(self, space: str) -> tuple[list[str], np.ndarray]:
         rows = sorted(
@@ -207,6 +208,21 @@ class CosmosFaces:
             self._retry(lambda: container.patch_item(face_ids[row], space, patch_operations=patch))
 
         self._map(link, range(len(face_ids)))
+        self._count_library_write(space)
+
+    def _count_library_write(self, space: str) -> None:
+        """After the write: a reader that saw the new stamp sees what was written before it."""
+        counter = f"library:{space}"
+        try:
+            self._retry(lambda: self._c("models").create_item({"id": f"counter:{counter}", "pk": MODELS, "value": 0}))
+        except CosmosHttpResponseError as exc:
+            if exc.status_code != 409:
+                raise
+        self._with_counter("models", MODELS, counter, 1, lambda first: [])
+
+    def library_stamp(self, space: str) -> tuple:
+        counter = self._read("models", f"counter:library:{space}", MODELS)
+        return ("cosmos", self.endpoint, self.database, space, counter["value"] if counter else 0)
 
     def load_neighbours(self, space: str, face_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
         rows = self._query(

@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS embeddings (
     face_id TEXT NOT NULL, space TEXT NOT NULL, vector BLOB NOT NULL,
     neighbour_rowids BLOB, neighbour_sims BLOB,
     PRIMARY KEY (face_id, space));
+CREATE TABLE IF NOT EXISTS library_writes (space TEXT PRIMARY KEY, writes INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS personas (
     persona_id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
     merged_into INTEGER, created_at REAL);

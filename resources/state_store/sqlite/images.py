@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import time
 from collections.abc import Sequence
 
@@ -113,6 +115,7 @@ class SqliteFaces:
                 "INSERT OR REPLACE INTO embeddings (face_id, space, vector) VALUES (?, ?, ?)",
                 [(face_id, space, vectors[i].tobytes()) for i, face_id in enumerate(face_ids)],
             )
+            self._count_library_write(conn, space)
 
     def load_embeddings(self, space: str) -> tuple[list[str], np.ndarray]:
         # Streamed in chunks into one preallocated array: a million rows as Python tuples would
@@ -151,6 +154,17 @@ class SqliteFaces:
             conn.executemany(
                 "UPDATE embeddings SET neighbour_rowids = ?, neighbour_sims = ? WHERE face_id = ? AND space = ?", rows
             )
+            self._count_library_write(conn, space)
+
+    @staticmethod
+    def _count_library_write(conn: sqlite3.Connection, space: str) -> None:
+        conn.execute(
+            "INSERT INTO library_writes VALUES (?, 1) ON CONFLICT(space) DO UPDATE SET writes = writes + 1", (space,)
+        )
+
+    def library_stamp(self, space: str) -> tuple:
+        writes = self._read("SELECT writes FROM library_writes WHERE space = ?", (space,))
+        return ("sqlite", os.path.abspath(self.path), space, writes[0][0] if writes else 0)
 
     def load_neighbours(self, space: str, face_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
         n = len(face_ids)
