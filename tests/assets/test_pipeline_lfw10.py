@@ -54,7 +54,9 @@ def test_classifier_materialization_carries_metrics_and_confusion_matrix(lfw10_p
     assert 0.5 < metadata["macro_auc"] <= 1.0
     assert metadata["held_out_faces"] == 30
     assert "| Ariel_Sharon |" in metadata["per_persona"]
-    assert metadata["confusion_matrix"].startswith("![confusion matrix](data:image/png;base64,")
+    legend, picture = metadata["confusion_matrix"].split("\n\n")
+    assert legend.startswith("Rows: labeled, columns: predicted.") and "**AS** Ariel_Sharon" in legend
+    assert picture.startswith("![confusion matrix](data:image/png;base64,")
 
 
 def test_quality_gate_passes_and_promotes_the_first_version(lfw10_pipeline):
