@@ -78,6 +78,15 @@ def can_serve(version: ModelVersion | None, state: Serving | None) -> bool:
     )
 
 
+def figures_table(metrics: dict, last_header: str, last_cell: str) -> str:
+    """A version's held-out figures as one table row, the last column chosen by the view."""
+    cells = [pct(metrics.get("accuracy")), num(metrics.get("macro_f1")), num(metrics.get("macro_auc"))]
+    return table(
+        ["Accuracy", "Macro F1", "Macro AUC", "Faces held out", last_header],
+        [[*cells, str(metrics.get("held_out_faces", "–")), last_cell]],
+    )
+
+
 def version_detail(version: ModelVersion, state: Serving | None) -> str:
     """One version: what it learned from, how good it is, the gate, serving, its confusion matrix."""
     m = version.metrics
@@ -86,18 +95,7 @@ def version_detail(version: ModelVersion, state: Serving | None) -> str:
         + (f" — {serving_words(version, state)}" if serving_words(version, state) else ""),
         f"Trained {when(version.created_at)} on **{m.get('labeled_faces', '–')} labeled faces** of "
         f"**{m.get('personas', '–')} people** (labels up to #{version.label_watermark}).",
-        table(
-            ["Accuracy", "Macro F1", "Macro AUC", "Faces held out", "Quality gate"],
-            [
-                [
-                    pct(m.get("accuracy")),
-                    num(m.get("macro_f1")),
-                    num(m.get("macro_auc")),
-                    str(m.get("held_out_faces", "–")),
-                    gate_words(version),
-                ]
-            ],
-        ),
+        figures_table(m, "Quality gate", gate_words(version)),
     ]
     blocks.append("**Confusion matrix** (held-out faces)\n\n" + confusion_words(m))
     return "\n\n".join(blocks)

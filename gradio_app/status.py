@@ -10,7 +10,7 @@ from assets.classifier.gate import is_failed_attempt, serving_note
 from gradio_app import actions, dagster_status
 from gradio_app.context import AppContext
 from gradio_app.formatting import md, num, pct, table, when
-from gradio_app.history import gate_short, pin_line, serving_words
+from gradio_app.history import figures_table, gate_short, pin_line, serving_words
 from resources.state_store import StateStore
 from resources.state_store.records import ModelVersion, Serving
 
@@ -157,18 +157,7 @@ def _serving_blocks(promoted, versions=()) -> list[str]:
         f"### Serving classifier: version {promoted.version}",
         f"Trained {when(promoted.created_at)} on **{m.get('labeled_faces', '?')} labeled faces** "
         f"of **{m.get('personas', '?')} people**.",
-        table(
-            ["Accuracy", "Macro F1", "Macro AUC", "Faces held out", "Unknowns rejected"],
-            [
-                [
-                    pct(m.get("accuracy")),
-                    num(m.get("macro_f1")),
-                    num(m.get("macro_auc")),
-                    str(m.get("held_out_faces", "–")),
-                    pct(m.get("impostor_rejected")),
-                ]
-            ],
-        ),
+        figures_table(m, "Unknowns rejected", pct(m.get("impostor_rejected"))),
     ]
     if note := serving_note(promoted):
         blocks.append(f"**{md(note)}**")

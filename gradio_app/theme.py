@@ -17,6 +17,7 @@ APP_CSS = (
 #review-question h2 { margin-top: 0; }
 .fl-actions { align-items: flex-end !important; }
 .fl-actions > button { align-self: flex-end; min-height: 44px; }
+#review-yes { white-space: normal; overflow-wrap: anywhere; }  /* "Yes, <a long name>" wraps, never clips */
 #persona-table { --font-mono: var(--font); }
 .fl-status p { margin: 6px 0; }
 .fl-keys { color: var(--body-text-color-subdued); font-size: 13px; }

@@ -28,19 +28,6 @@ class ThresholdCalibration:
     impostor: np.ndarray  # the stand-ins and the strangers
 
 
-def calibrate_threshold(
-    graph: sp.csr_matrix,
-    labeled_rows: np.ndarray,
-    classes: np.ndarray,
-    repeats: int = 3,
-    max_personas: int = 20,
-    stranger_rows: np.ndarray | None = None,
-) -> tuple[float, dict]:
-    """:func:`calibrate`'s threshold and stats."""
-    calibration = calibrate(graph, labeled_rows, classes, repeats, max_personas, stranger_rows)
-    return calibration.threshold, calibration.stats
-
-
 def calibrate(
     graph: sp.csr_matrix,
     labeled_rows: np.ndarray,

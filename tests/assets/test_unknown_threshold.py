@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from assets.classifier.graph import ITERATIONS, knn_graph, l2_normalize, spread, within_hops
-from assets.classifier.unknown_threshold import calibrate_threshold, equal_z_threshold
+from assets.classifier.unknown_threshold import calibrate, equal_z_threshold
+
+
+def calibrate_threshold(*args, **kwargs) -> tuple[float, dict]:
+    calibration = calibrate(*args, **kwargs)
+    return calibration.threshold, calibration.stats
 
 
 def clusters(people: int, per_person: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
