@@ -53,42 +53,12 @@ def predict_faces(
     together (``assign_per_photo``) so that no two get the same persona. The confidence stored is
     the calibrated chance that the persona is right (``chance_of_name``).
     """
-    n, classes = len(face_ids), len(classifier.persona_ids)
+    classes = len(classifier.persona_ids)
     column = {persona: i for i, persona in enumerate(classifier.persona_ids)}
     row_of = {face_id: row for row, face_id in enumerate(face_ids)}
-    seed_pairs = [
-        (row_of[face_id], column[persona])
-        for face_id, persona in zip(classifier.labeled_face_ids, classifier.labeled_persona_ids, strict=True)
-        if face_id in row_of and persona in column
-    ]
-    seed_rows, seed_cols = np.array(seed_pairs, dtype=np.int64).reshape(-1, 2).T
-    seeds = sp.csr_matrix((np.ones(len(seed_rows), np.float32), (seed_rows, seed_cols)), shape=(n, classes))
-    seeds.data[:] = 1.0  # a face listed twice is still one seed
     graph = graph if graph is not None else knn_graph(l2_normalize(embeddings))
-    known_all = np.zeros(n, dtype=np.float32)
-    labeled = sp.csr_matrix((seeds.getnnz(axis=1) > 0).astype(np.float32)[:, None])
-    labeled_rows, labeled_mass = spread_within_reach(graph, labeled)
-    known_all[labeled_rows] = labeled_mass[:, 0]
-    reached_rows, reached_mass = spread_within_reach(graph, seeds, CLASS_ITERATIONS)
-    reached_at = np.full(n, -1, dtype=np.int64)
-    reached_at[reached_rows] = np.arange(len(reached_rows))
-
-    is_target = np.ones(n, dtype=bool)
-    rejected_rows, rejected_cols = [], []
-    for face_id, state in states.items():
-        row = row_of.get(face_id)
-        if row is None:
-            continue
-        if state.settled:  # labeled, a stranger or no face: nothing to predict
-            is_target[row] = False
-        for persona in state.rejected:  # "not this persona" is a hard constraint
-            if persona in column:
-                rejected_rows.append(row)
-                rejected_cols.append(column[persona])
-    targets = np.flatnonzero(is_target)
-    rejected = sp.csr_matrix(
-        (np.ones(len(rejected_rows), dtype=bool), (rejected_rows, rejected_cols)), shape=(n, classes)
-    )
+    known_all, reached_at, reached_mass = label_reach(classifier, graph, row_of, column)
+    targets, rejected = targets_and_rejections(states, row_of, column, len(face_ids))
 
     photo_of = photo_positions(face_ids)
     shared = sharing_targets(photo_of, targets)
@@ -122,6 +92,54 @@ def predict_faces(
         confidences=chance_of_name(classifier, confidence, known_all[targets], is_known),
         model_version=version,
     )
+
+
+def label_reach(
+    classifier: FaceClassifier, graph: sp.csr_matrix, row_of: dict[str, int], column: dict[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the training labels' spread mass says about every face: the total label mass it
+    receives (for the unknown threshold), and per persona (position in ``reached_mass`` per face,
+    -1 where none arrives)."""
+    n, classes = graph.shape[0], len(column)
+    seed_pairs = [
+        (row_of[face_id], column[persona])
+        for face_id, persona in zip(classifier.labeled_face_ids, classifier.labeled_persona_ids, strict=True)
+        if face_id in row_of and persona in column
+    ]
+    seed_rows, seed_cols = np.array(seed_pairs, dtype=np.int64).reshape(-1, 2).T
+    seeds = sp.csr_matrix((np.ones(len(seed_rows), np.float32), (seed_rows, seed_cols)), shape=(n, classes))
+    seeds.data[:] = 1.0  # a face listed twice is still one seed
+    known_all = np.zeros(n, dtype=np.float32)
+    labeled = sp.csr_matrix((seeds.getnnz(axis=1) > 0).astype(np.float32)[:, None])
+    labeled_rows, labeled_mass = spread_within_reach(graph, labeled)
+    known_all[labeled_rows] = labeled_mass[:, 0]
+    reached_rows, reached_mass = spread_within_reach(graph, seeds, CLASS_ITERATIONS)
+    reached_at = np.full(n, -1, dtype=np.int64)
+    reached_at[reached_rows] = np.arange(len(reached_rows))
+    return known_all, reached_at, reached_mass
+
+
+def targets_and_rejections(
+    states: dict[str, FaceLabelState], row_of: dict[str, int], column: dict[int, int], n: int
+) -> tuple[np.ndarray, sp.csr_matrix]:
+    """The rows to predict (not settled by a person), and the (face, persona) pairs a person
+    rejected: "not this persona" is a hard constraint."""
+    is_target = np.ones(n, dtype=bool)
+    rejected_rows, rejected_cols = [], []
+    for face_id, state in states.items():
+        row = row_of.get(face_id)
+        if row is None:
+            continue
+        if state.settled:  # labeled, a stranger or no face: nothing to predict
+            is_target[row] = False
+        for persona in state.rejected:
+            if persona in column:
+                rejected_rows.append(row)
+                rejected_cols.append(column[persona])
+    rejected = sp.csr_matrix(
+        (np.ones(len(rejected_rows), dtype=bool), (rejected_rows, rejected_cols)), shape=(n, len(column))
+    )
+    return np.flatnonzero(is_target), rejected
 
 
 def chance_of_name(classifier: FaceClassifier, top: np.ndarray, mass: np.ndarray, known: np.ndarray) -> np.ndarray:
