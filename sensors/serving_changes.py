@@ -8,7 +8,6 @@ import os
 from dagster import (
     DefaultSensorStatus,
     RunRequest,
-    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -17,7 +16,7 @@ from dagster import (
 
 from assets.jobs import ingest_job, relabel_job, retrain_job
 from resources.state_store import StateStore
-from sensors.in_flight import IN_FLIGHT
+from sensors.in_flight import run_in_flight
 
 SERVING_INTERVAL_S = int(os.environ.get("FACELOOP_SERVING_SENSOR_INTERVAL", "2"))
 SERVING_TAG = "faceloop/serving_version"  # on a relabel run: the version it was requested for
@@ -46,7 +45,7 @@ def serving_changes_sensor(context: SensorEvaluationContext, state_store: StateS
     version = serving.model.version
     if current == version:
         return SkipReason(f"predictions come from v{version}, the serving version")
-    if running := relabeling_run(context):
+    if running := run_in_flight(context, *RELABELING_JOBS, any_sensor=True):
         return SkipReason(f"run {running} in flight; v{version} relabels after it")
     events = state_store.serving_events()
     key = f"v{version}-after-{events[-1].seq if events else 0}"
@@ -57,12 +56,3 @@ def serving_changes_sensor(context: SensorEvaluationContext, state_store: StateS
         run_requests=[RunRequest(run_key=f"serve-{key}", tags={SERVING_TAG: str(version), "faceloop/serving": reason})],
         cursor=key,
     )
-
-
-def relabeling_run(context: SensorEvaluationContext) -> str | None:
-    """An unfinished run, from any sensor or person, that will write predictions (its id)."""
-    for job_name in RELABELING_JOBS:
-        records = context.instance.get_run_records(RunsFilter(job_name=job_name, statuses=IN_FLIGHT), limit=1)
-        if records:
-            return records[0].dagster_run.run_id
-    return None
