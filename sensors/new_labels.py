@@ -50,14 +50,15 @@ def _retrain_request(context: SensorEvaluationContext, state_store: StateStore) 
     watermark = state_store.label_watermark()
     if watermark <= trained:
         return SkipReason(f"no label events after #{trained}")
-    if only_checks_since(state_store, trained):
-        # Checked-and-kept labels teach the model nothing: move on without an empty retrain.
-        return SensorResult(
-            skip_reason=f"label events #{trained + 1}..#{watermark} only check labels", cursor=str(watermark)
-        )
     running = run_in_flight(context, retrain_job.name)
     if running:
         return SkipReason(f"retrain {running} in flight; labels #{trained + 1}..#{watermark} wait for the next one")
+    if only_checks_since(state_store, trained):
+        # Checked-and-kept labels teach the model nothing (read only once no retrain is in flight,
+        # not on every poll while one runs): move on without an empty retrain.
+        return SensorResult(
+            skip_reason=f"label events #{trained + 1}..#{watermark} only check labels", cursor=str(watermark)
+        )
     return SensorResult(
         run_requests=[
             RunRequest(
