@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from assets.classifier.graph import graph_from_neighbours, knn_graph, l2_normalize
-from resources.state_store import StateStore
+from assets.core.learning.graph import graph_from_neighbours, knn_graph, l2_normalize
+from resources.state_store.base import StateStore
 
 
 @dataclass(frozen=True)

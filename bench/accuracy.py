@@ -35,7 +35,7 @@ from pathlib import Path
 
 from bench.reliability import pooled_reliability, reliability, reliability_lines
 from bench.sample_library import DEFAULT_DATASET, build_library
-from resources.state_store import StateStore
+from resources.state_store.base import StateStore
 from resources.state_store.records import LabelEvent, LabelKind
 
 
@@ -125,10 +125,10 @@ def retrain_without(images: Path, labels_per_person: int, choices, strangers: in
     and left out of the score."""
     from dagster import DagsterInstance, materialize
 
-    from assets import ALL_CHECKS
-    from assets.classifier.assets import face_classifier
+    from assets.classifier import face_classifier
     from assets.predictions import predicted_labels
     from bench.harness import local_resources_at, materialize_all
+    from definitions import CHECKS
 
     with tempfile.TemporaryDirectory(prefix="faceloop-sweep-") as tmp:
         home, library = Path(tmp) / "home", Path(tmp) / "library"
@@ -159,7 +159,7 @@ def retrain_without(images: Path, labels_per_person: int, choices, strangers: in
             )
             # Only the labels changed: retrain + relabel, exactly what the label sensor runs.
             run = materialize(
-                [face_classifier, predicted_labels, *ALL_CHECKS],
+                [face_classifier, predicted_labels, *CHECKS],
                 resources=resources,
                 instance=DagsterInstance.ephemeral(),
             )

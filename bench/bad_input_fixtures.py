@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from bench.sample_library import DEFAULT_DATASET, people_folders, photos_of
-from resources.image_source import LocalFolderImageSource
+from resources.image_source.local import LocalFolderImageSource
 
 DONE, NO_FACE, ERROR, UNREADABLE = "done", "no_face", "error", "unreadable"
 CHANGING_KEY = "faults/being written.jpg"

@@ -106,7 +106,7 @@ def by_chunks(photos: list[Path], root: Path, counts: list[int], max_concurrent:
     """The same photos ingested fresh once per chunk count, multiprocess executor; figures per count."""
     import shutil
 
-    from resources.state_store import SqliteStateStore
+    from resources.state_store.sqlite.store import SqliteStateStore
 
     figures: dict[str, dict] = {}
     found: dict[int, set] = {}

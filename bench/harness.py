@@ -6,11 +6,11 @@ from pathlib import Path
 
 from dagster import DagsterInstance, materialize
 
-from assets import ALL_ASSETS, ALL_CHECKS
-from resources.artifact_store import LocalArtifactStore
+from definitions import ASSETS, CHECKS
+from resources.artifact_store.local import LocalArtifactStore
 from resources.deployments import face_engine_from_env
-from resources.image_source import LocalFolderImageSource
-from resources.state_store import SqliteStateStore
+from resources.image_source.local import LocalFolderImageSource
+from resources.state_store.sqlite.store import SqliteStateStore
 
 
 def local_resources_at(home: Path, library: Path) -> dict:
@@ -25,7 +25,7 @@ def local_resources_at(home: Path, library: Path) -> dict:
 def materialize_all(resources: dict, instance: DagsterInstance | None = None, run_config: dict | None = None):
     """Materialize the whole graph (with the quality gate) in one run; check ``.success``."""
     return materialize(
-        [*ALL_ASSETS, *ALL_CHECKS],
+        [*ASSETS, *CHECKS],
         resources=resources,
         instance=instance or DagsterInstance.ephemeral(),
         run_config=run_config,

@@ -167,7 +167,7 @@ def run_ours(photos: list[Path], root: Path, workers: int) -> dict:
 
 
 def detection_copies(photos: list[Path], engine) -> list[tuple]:
-    from assets.ingest.decode import open_photo
+    from assets.core.ingest.decode import open_photo
 
     copies = []
     for photo in photos:
@@ -203,7 +203,7 @@ def ours_between_limits(photos: list[Path], root: Path, workers: int) -> tuple[d
 
     Others' load on a shared machine moves within a minute; the mean of the two brackets it.
     """
-    from assets.ingest.pool import FacePool, shared_pool
+    from assets.core.ingest.pool import FacePool, shared_pool
     from resources.deployments import face_engine_from_env
 
     engine = face_engine_from_env()

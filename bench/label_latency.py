@@ -93,7 +93,7 @@ def run_phases(instance: DagsterInstance, run_id: str, written_at: float, seen_a
 
 def build_library(home: Path, faces: int, people: int) -> dict:
     """Synthetic faces with their neighbour lists stored, and the first classifier trained."""
-    from assets.classifier.graph import l2_normalize, nearest_neighbours
+    from assets.core.learning.graph import l2_normalize, nearest_neighbours
     from bench.harness import local_resources_at, materialize_all
 
     resources = local_resources_at(home / "home", home / "library")

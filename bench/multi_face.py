@@ -90,9 +90,9 @@ def score_composites(
 
 def predictions_without_constraint(store, artifact_store, space: str) -> dict[str, int | None]:
     """The same serving model's predictions with the one-person-per-photo step switched off."""
-    from assets.classifier.model import FaceClassifier
+    from assets.core.learning.model import FaceClassifier
+    from assets.core.learning.scoring import predict_faces
     from assets.library import library_graph
-    from assets.predictions import predict_faces
 
     promoted = store.promoted_model()
     classifier = FaceClassifier.from_bytes(artifact_store.get(promoted.artifact_key))

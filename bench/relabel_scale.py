@@ -41,7 +41,7 @@ LABELED_PEOPLE = 50
 
 
 def build(home: Path, faces: int, seed: int = 0) -> tuple[np.ndarray, list[str]]:
-    from assets.classifier.graph import l2_normalize, nearest_neighbours
+    from assets.core.learning.graph import l2_normalize, nearest_neighbours
     from bench.harness import local_resources_at
 
     rng = np.random.default_rng(seed)
@@ -106,11 +106,11 @@ def run_assets(home: Path, names: list[str]) -> dict:
     """Materialize ``names``; returns the metadata of the last one's materialization."""
     from dagster import DagsterInstance, materialize
 
-    from assets import ALL_ASSETS, ALL_CHECKS
     from bench.harness import local_resources_at
+    from definitions import ASSETS, CHECKS
 
-    selected = [a for a in ALL_ASSETS if any(key.to_user_string() in names for key in a.keys)]
-    checks = ALL_CHECKS if "face_classifier" in names else []
+    selected = [a for a in ASSETS if any(key.to_user_string() in names for key in a.keys)]
+    checks = CHECKS if "face_classifier" in names else []
     result = materialize(
         [*selected, *checks],
         resources=local_resources_at(home, home / "library"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from resources.state_store import StateStore
+from resources.state_store.base import StateStore
 from resources.state_store.records import FaceRecord, ImageStatus, LabelEvent, LabelKind, PhotoEntry
 
 SPACE = "Dlib"

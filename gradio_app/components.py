@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from resources.artifact_store import ArtifactStore
+from resources.artifact_store.base import ArtifactStore
 
 GRID_TEMPLATE = """
 <div class="fl-grid-wrap">

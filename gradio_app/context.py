@@ -17,11 +17,11 @@ from gradio_app.formatting import chance
 from gradio_app.undo import UndoLog
 from gradio_app.uploads import UploadLimits
 from gradio_app.url_fetch import FetchPolicy
-from resources.artifact_store import ArtifactStore
-from resources.face_engine import FaceEngine
-from resources.image_source import ImageSource
-from resources.image_source.base import SourceError
-from resources.state_store import StateStore
+from resources.artifact_store.base import ArtifactStore
+from resources.face_engine.base import FaceEngine
+from resources.image_source.base import ImageSource
+from resources.image_source.errors import SourceError
+from resources.state_store.base import StateStore
 
 BOX_COLOUR = (250, 204, 21)
 MAX_TILES = 300  # per grid; more would make the page slow without helping anyone

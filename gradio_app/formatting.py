@@ -22,7 +22,7 @@ def pct(value) -> str:
 
 def chance(value: float | None) -> str:
     """The one way the app shows a face's confidence: the calibrated chance that the name shown
-    is right (assets/classifier/calibration.py), the same number on every tab. Never "0%" or
+    is right (assets/core/learning/calibration.py), the same number on every tab. Never "0%" or
     "100%": held-out labels cannot promise either."""
     if not isinstance(value, int | float):
         return "–"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assets.classifier.gate import gate_verdict, is_failed_attempt
-from assets.classifier.metrics import confusion_matrix_of, short_names
+from assets.core.learning.gate import gate_verdict, is_failed_attempt
+from assets.core.learning.metrics import confusion_matrix_of, short_names
 from gradio_app.formatting import md, num, pct, table, when
 from resources.state_store.records import ModelVersion, Serving, ServingEvent
 

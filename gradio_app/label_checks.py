@@ -1,6 +1,6 @@
 """ "Check these labels": the people's own labels the model disagrees with most, to keep or fix.
 
-The ranking is made at training (``assets.classifier.training.label_check``, each label scored
+The ranking is made at training (``assets.core.learning.training.label_check``, each label scored
 by a model that never saw it) and stored with the version's metrics; here it is read back and
 narrowed to the labels still open: unchanged since, and not checked and kept already (a CHECK
 event, see ``rules.derive_label_states``). No Gradio in here.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from gradio_app.labeling import assign_faces
 from gradio_app.reading import APP_SOURCE, ActionError, Snapshot
-from resources.state_store import StateStore
+from resources.state_store.base import StateStore
 from resources.state_store.records import LabelEvent, LabelKind, ModelVersion
 
 DISAGREES_BELOW = 0.5  # a label the model finds less likely than not is worth a look; above, it agrees

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 
 from gradio_app.reading import APP_SOURCE, ActionError, labeled_faces, snapshot
-from resources.state_store import StateStore
+from resources.state_store.base import StateStore
 from resources.state_store.records import (
     LabelEvent,
     LabelKind,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gradio_app.reading import Snapshot, face_caption
-from resources.state_store import StateStore
+from resources.state_store.base import StateStore
 from resources.state_store.records import ImageStatus
 
 SHOW = {  # filter -> what the tab calls it

@@ -10,7 +10,7 @@ import numpy as np
 
 from gradio_app.labeling import assign_faces, confirm_faces, reject_faces
 from gradio_app.reading import CLUSTER_DISTANCE, MAX_CLUSTER_FACES, ActionError, Snapshot
-from resources.state_store import StateStore
+from resources.state_store.base import StateStore
 from resources.state_store.records import (
     Persona,
 )

@@ -10,8 +10,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from assets.classifier.gate import training_problem
-from resources.state_store import StateStore
+from assets.core.learning.gate import training_problem
+from resources.state_store.base import StateStore
 from resources.state_store.records import (
     FaceLabelState,
     FaceRecord,

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gradio_app.reading import ActionError
-from resources.artifact_store import ArtifactStore
-from resources.face_engine import FaceEngine
-from resources.state_store import StateStore
+from resources.artifact_store.base import ArtifactStore
+from resources.face_engine.base import FaceEngine
+from resources.state_store.base import StateStore
 from resources.state_store.records import (
     FaceLabelState,
     ModelVersion,
@@ -30,7 +30,7 @@ class ClassifierCache:
         self._classifier = None
 
     def get(self, artifact_store: ArtifactStore, version: ModelVersion):
-        from assets.classifier.model import FaceClassifier
+        from assets.core.learning.model import FaceClassifier
 
         with self._lock:
             if self._key != version.artifact_key:
@@ -75,9 +75,9 @@ def find_similar(
     The prediction is the pipeline's own ``predict_faces`` over the library plus the new faces,
     so "unknown" means here exactly what it means in the galleries.
     """
-    from assets.classifier.graph import l2_normalize
-    from assets.ingest.decode import PhotoError, decode_photo
-    from assets.predictions import predict_faces
+    from assets.core.ingest.decode import PhotoError, decode_photo
+    from assets.core.learning.graph import l2_normalize
+    from assets.core.learning.scoring import predict_faces
 
     try:
         image = decode_photo(data)

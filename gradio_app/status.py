@@ -6,12 +6,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assets.classifier.gate import is_failed_attempt, serving_note
+from assets.core.learning.gate import is_failed_attempt, serving_note
 from gradio_app import actions, dagster_status
 from gradio_app.context import AppContext
 from gradio_app.formatting import md, num, pct, table, when
 from gradio_app.history import figures_table, gate_short, pin_line, serving_words
-from resources.state_store import StateStore
+from resources.state_store.base import StateStore
 from resources.state_store.records import ModelVersion, Serving
 
 RECENT_LABEL_S = 120  # "N s after your label" only when the update came this soon after it

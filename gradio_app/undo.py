@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from resources.state_store import StateStore
+from resources.state_store.base import StateStore
 from resources.state_store.rules import UndoRefused
 
 LABELS, SERVING = "labels", "serving"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 
-from resources.artifact_store import LocalArtifactStore
-from resources.face_engine import DeepFaceEngine
-from resources.image_source import LocalFolderImageSource
+from resources.artifact_store.local import LocalArtifactStore
+from resources.face_engine.deepface_engine import DeepFaceEngine
+from resources.image_source.local import LocalFolderImageSource
 from resources.settings import env_flag, faceloop_home, library_dir
-from resources.state_store import SqliteStateStore
+from resources.state_store.sqlite.store import SqliteStateStore
 
 
 def face_engine_from_env() -> DeepFaceEngine:

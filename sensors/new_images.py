@@ -8,8 +8,8 @@ import os
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from assets.jobs import ingest_job
-from resources.image_source import ImageSource
-from resources.state_store import StateStore
+from resources.image_source.base import ImageSource
+from resources.state_store.base import StateStore
 from sensors.in_flight import run_in_flight
 
 IMAGES_INTERVAL_S = int(os.environ.get("FACELOOP_IMAGES_SENSOR_INTERVAL", "10"))

@@ -8,7 +8,7 @@ import time
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from assets.jobs import WATERMARK_TAG, retrain_job
-from resources.state_store import StateStore
+from resources.state_store.base import StateStore
 from resources.state_store.rules import teaches_the_model
 from sensors.in_flight import run_in_flight
 

@@ -15,7 +15,7 @@ from dagster import (
 )
 
 from assets.jobs import ingest_job, relabel_job, retrain_job
-from resources.state_store import StateStore
+from resources.state_store.base import StateStore
 from sensors.in_flight import run_in_flight
 
 SERVING_INTERVAL_S = int(os.environ.get("FACELOOP_SERVING_SENSOR_INTERVAL", "2"))

@@ -57,11 +57,11 @@ from assets.ingest.faces import (
     run_pool,
     startup_metadata,
 )
-from resources.artifact_store import ArtifactStore
-from resources.face_engine import FaceEngine
-from resources.image_source import ImageSource
+from resources.artifact_store.base import ArtifactStore
+from resources.face_engine.base import FaceEngine
+from resources.image_source.base import ImageSource
 from resources.kubernetes import gpu_op_tags
-from resources.state_store import StateStore
+from resources.state_store.base import StateStore
 from resources.state_store.records import ImageRecord, ImageStatus
 
 # ~5 min of a 2-core pod at ~3 photos/s: pod start-up (~15 s) stays a few percent, a lost pod

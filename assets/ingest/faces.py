@@ -10,12 +10,12 @@ from collections.abc import Callable
 import numpy as np
 from dagster import Config, OpExecutionContext
 
-from assets.classifier.graph import l2_normalize, nearest_neighbours
-from assets.ingest.pool import PHOTO_PHASES, FacePool, PhaseClock, PhotoOutcome, running_pool, shared_pool
-from resources.artifact_store import ArtifactStore
-from resources.face_engine import FaceEngine
-from resources.image_source import ImageSource
-from resources.state_store import StateStore
+from assets.core.ingest.pool import PHOTO_PHASES, FacePool, PhaseClock, PhotoOutcome, running_pool, shared_pool
+from assets.core.learning.graph import l2_normalize, nearest_neighbours
+from resources.artifact_store.base import ArtifactStore
+from resources.face_engine.base import FaceEngine
+from resources.image_source.base import ImageSource
+from resources.state_store.base import StateStore
 from resources.state_store.records import FaceRecord, ImageRecord, ImageStatus, LabelEvent, LabelKind
 
 # Worker start-up (spawn, imports, models: ~1.5 s of CPU each, measured) pays off from about this

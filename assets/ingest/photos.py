@@ -4,8 +4,9 @@ import hashlib
 
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
-from resources.image_source import ImageSource, SourceError
-from resources.state_store import StateStore
+from resources.image_source.base import ImageSource
+from resources.image_source.errors import SourceError
+from resources.state_store.base import StateStore
 from resources.state_store.records import PhotoEntry
 
 

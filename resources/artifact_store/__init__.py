@@ -1,4 +1,1 @@
-from resources.artifact_store.base import ArtifactStore
-from resources.artifact_store.local import LocalArtifactStore
-
-__all__ = ["ArtifactStore", "LocalArtifactStore"]
+"""Where classifier artifacts are kept: a local folder (``local``) or an Azure File Share."""

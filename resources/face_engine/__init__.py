@@ -1,4 +1,2 @@
-from resources.face_engine.base import DetectedFace, FaceEngine
-from resources.face_engine.deepface_engine import DeepFaceEngine
-
-__all__ = ["DeepFaceEngine", "DetectedFace", "FaceEngine"]
+"""The face engine resource (``base``), its deepface implementation and offline weights;
+``records`` holds what it returns, importable without Dagster."""

@@ -25,7 +25,8 @@ import cv2
 import numpy as np
 from pydantic import PrivateAttr
 
-from resources.face_engine.base import FaceEngine, FaceLocation
+from resources.face_engine.base import FaceEngine
+from resources.face_engine.records import FaceLocation
 from resources.face_engine.weights import provision_weights
 from resources.settings import deepface_home
 

@@ -1,4 +1,1 @@
-from resources.image_source.base import ImageSource, SourceError
-from resources.image_source.local import LocalFolderImageSource
-
-__all__ = ["ImageSource", "LocalFolderImageSource", "SourceError"]
+"""Where photos come from: a local folder (``local``) or an Azure File Share (``azure_files``)."""

@@ -16,8 +16,9 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from pydantic import Field, PrivateAttr
 
 from resources.artifact_store.azure_files import ShareWriter, connect, share_path
-from resources.image_source.base import MAX_SIDECAR_BYTES, PHOTO_SUFFIXES, SIDECAR_SUFFIX, ImageSource, SourceError
+from resources.image_source.base import MAX_SIDECAR_BYTES, PHOTO_SUFFIXES, SIDECAR_SUFFIX, ImageSource
 from resources.image_source.base import sidecar_key as sidecar_of
+from resources.image_source.errors import SourceError
 from resources.image_source.local import safe_file_name
 from resources.state_store.records import PhotoEntry
 

@@ -10,17 +10,15 @@ from collections.abc import Iterator
 
 from dagster import ConfigurableResource
 
-from resources.state_store.records import PhotoEntry, validate_persona_name
+from resources.image_source.errors import SourceError
+from resources.state_store.records import PhotoEntry
+from resources.state_store.rules.label_events import validate_persona_name
 
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 SIDECAR_SUFFIX = ".json"
 MAX_SIDECAR_BYTES = 64 * 1024
 # Invisible characters that reorder text: a name using them can display as another name.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
-
-
-class SourceError(OSError):
-    """A photo or sidecar that cannot be read, with a human-readable reason."""
 
 
 class ImageSource(ConfigurableResource, ABC):

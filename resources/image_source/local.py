@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from resources.image_source.base import MAX_SIDECAR_BYTES, PHOTO_SUFFIXES, ImageSource, SourceError, sidecar_key
+from resources.image_source.base import MAX_SIDECAR_BYTES, PHOTO_SUFFIXES, ImageSource, sidecar_key
+from resources.image_source.errors import SourceError
 from resources.state_store.records import PhotoEntry
 
 MAX_STEM_BYTES = 150  # with the "-<8 hex>" of a clash, the ".partial" prefix and suffix, well under NAME_MAX

@@ -1,15 +1,6 @@
-"""The state store: ``StateStore`` (the rules, once), SQLite (default) and Cosmos DB backends."""
+"""The state store: photos, faces, embeddings, the label log, classifier versions and predictions.
 
-from resources.state_store.base import StateStore
-from resources.state_store.sqlite import SqliteStateStore
-
-__all__ = ["CosmosStateStore", "SqliteStateStore", "StateStore"]
-
-
-def __getattr__(name: str):
-    # The Cosmos backend imports the Azure SDK: only those who use it pay for that.
-    if name == "CosmosStateStore":
-        from resources.state_store.cosmos import CosmosStateStore
-
-        return CosmosStateStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+``records`` is the vocabulary, ``rules`` decides what events mean (once, above the backends),
+``base.StateStore`` is the resource every backend implements, ``sqlite`` (the default) and
+``cosmos`` are the backends. This file imports nothing, so the records load without Dagster.
+"""

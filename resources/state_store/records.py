@@ -195,12 +195,3 @@ class Serving:
     @property
     def pinned(self) -> bool:
         return self.pin is not None
-
-
-def __getattr__(name: str):
-    """The label rules moved to ``rules``; these names are still importable from here."""
-    if name in ("derive_label_states", "validate_persona_name"):
-        from resources.state_store import rules
-
-        return getattr(rules, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

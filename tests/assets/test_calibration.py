@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from scipy.optimize import isotonic_regression
 
-from assets.classifier.calibration import ChanceCalibration, pool_adjacent_violators
-from assets.classifier.graph import knn_graph, l2_normalize
-from assets.classifier.model import FaceClassifier
-from assets.classifier.training import train_classifier
-from assets.predictions import predict_faces
+from assets.core.learning.calibration import ChanceCalibration, pool_adjacent_violators
+from assets.core.learning.graph import knn_graph, l2_normalize
+from assets.core.learning.model import FaceClassifier
+from assets.core.learning.scoring import predict_faces
+from assets.core.learning.training import train_classifier
 from resources.state_store.records import FaceLabelState
 
 

@@ -8,8 +8,8 @@ import zipfile
 
 import numpy as np
 
-from assets.classifier.graph import l2_normalize
-from assets.classifier.model import FaceClassifier, fit_weights
+from assets.core.learning.graph import l2_normalize
+from assets.core.learning.model import FaceClassifier, fit_weights
 
 
 def trained_classifier() -> tuple[FaceClassifier, np.ndarray]:

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from assets.classifier.graph import l2_normalize
-from assets.classifier.model import FaceClassifier, fit_weights, trainer, weights_proba
+from assets.core.learning.graph import l2_normalize
+from assets.core.learning.model import FaceClassifier, fit_weights, trainer, weights_proba
 
 
 def labeled_clusters(seed: int = 0, people: int = 6, per_person: int = 4, dim: int = 32):
@@ -52,8 +52,8 @@ def test_training_evaluating_and_storing_a_version_imports_neither_tensorflow_no
     script = """
 import sys
 import numpy as np
-from assets.classifier.metrics import held_out_metrics
-from assets.classifier.model import FaceClassifier, compute_devices, fit_weights, out_of_fold_proba
+from assets.core.learning.metrics import held_out_metrics
+from assets.core.learning.model import FaceClassifier, compute_devices, fit_weights, out_of_fold_proba
 rng = np.random.default_rng(0)
 x = rng.normal(size=(30, 8)).astype(np.float32)
 y = np.repeat(np.arange(3), 10)
@@ -88,7 +88,7 @@ def test_keras_file_in_the_artifact_holds_the_served_weights(tmp_path):
 def test_stratified_folds_are_scikit_learns(splits):
     from sklearn.model_selection import StratifiedKFold
 
-    from assets.classifier.model import stratified_folds
+    from assets.core.learning.model import stratified_folds
 
     rng = np.random.default_rng(splits)
     classes = rng.permutation(np.repeat(np.arange(7), rng.integers(splits, 12, size=7)))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from assets.ingest.decode import PhotoError, decode_photo, open_photo
+from assets.core.ingest.decode import PhotoError, decode_photo, open_photo
 
 
 def encode(image: Image.Image, fmt: str, **kwargs) -> bytes:

@@ -3,7 +3,7 @@ checked version serves."""
 
 from __future__ import annotations
 
-from assets.classifier.gate import gate_verdict, is_checked, is_provisional, serving_note, training_problem
+from assets.core.learning.gate import gate_verdict, is_checked, is_provisional, serving_note, training_problem
 from resources.state_store.records import ModelVersion
 
 NO_ESTIMATE = {"personas": 10, "accuracy": None, "gate_min_accuracy": 0.8}
@@ -34,7 +34,7 @@ def test_the_app_is_told_a_serving_version_is_provisional_and_why_one_is_refused
 
 
 def test_the_gate_description_says_its_verdict_once_and_names_a_pin():
-    from assets.classifier.gate import gate_description
+    from assets.core.learning.gate import gate_description
     from resources.state_store.records import Serving, ServingEvent, ServingKind
 
     v1 = ModelVersion(1, 5, "k1", {"personas": 2, "accuracy": 0.9}, passed_gate=True, promoted=True)
@@ -60,7 +60,7 @@ def test_the_gate_description_says_its_verdict_once_and_names_a_pin():
 def test_metadata_floats_are_rounded_as_people_read_them():
     import numpy as np
 
-    from assets.classifier.assets import plain_metadata
+    from assets.classifier import plain_metadata
 
     raw = {"accuracy": np.float64(0.966666), "threshold": 3.14159e-05, "faces": np.int64(30), "ok": True}
     shown = plain_metadata(raw)

@@ -13,8 +13,8 @@ from assets.ingest.chunks import DEFAULT_PHOTOS_PER_CHUNK, ingest_faces, split
 from assets.ingest.photos import raw_images
 from bench.harness import local_resources_at
 from bench.sample_library import build_library, people_folders, photos_of
-from resources.state_store import SqliteStateStore
 from resources.state_store.records import LabelKind
+from resources.state_store.sqlite.store import SqliteStateStore
 
 PEOPLE, PHOTOS_EACH = 6, 2  # 12 photos, 6 with an import label: modest for a shared 2-core machine
 

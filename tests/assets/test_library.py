@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from assets.classifier.graph import graph_from_neighbours, knn_graph, l2_normalize
+from assets.core.learning.graph import graph_from_neighbours, knn_graph, l2_normalize
 from assets.library import load_library
-from resources.state_store import SqliteStateStore
 from resources.state_store.records import FaceRecord, ImageStatus, PhotoEntry
+from resources.state_store.sqlite.store import SqliteStateStore
 
 
 def add_faces(store: SqliteStateStore, face_ids: list[str], vectors: np.ndarray) -> None:

@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 
-from assets.classifier.metrics import confusion_matrix_markdown, held_out_metrics
+from assets.core.learning.metrics import confusion_matrix_markdown, held_out_metrics
 
 
 def sklearn_metrics(true, proba, num_classes):
@@ -59,7 +59,7 @@ def test_confusion_matrix_is_a_png_data_url_and_large_ones_are_not_drawn():
 
 
 def test_the_confusion_matrix_kept_with_a_version_rebuilds_the_counts():
-    from assets.classifier.metrics import confusion_counts, confusion_matrix_of, confusion_table
+    from assets.core.learning.metrics import confusion_counts, confusion_matrix_of, confusion_table
 
     rng = np.random.default_rng(3)
     true, predicted = rng.integers(0, 6, size=80), rng.integers(0, 6, size=80)
@@ -76,7 +76,7 @@ def test_the_confusion_matrix_kept_with_a_version_rebuilds_the_counts():
 def test_the_confusion_matrix_picture_fits_the_dagster_ui_with_a_legend_of_short_names():
     from PIL import Image
 
-    from assets.classifier.metrics import MAX_MATRIX_CLASSES, MAX_PICTURE_PX, confusion_markdown, short_names
+    from assets.core.learning.metrics import MAX_MATRIX_CLASSES, MAX_PICTURE_PX, confusion_markdown, short_names
 
     assert short_names(["Tony_Blair", "Tony Bennett", "Tom", "George_W_Bush"]) == ["TB", "TB2", "TO", "GWB"]
     names = [f"Person_{chr(65 + i // 26)}{chr(65 + i % 26)}_Long_Surname" for i in range(MAX_MATRIX_CLASSES)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import assets.predictions as predictions_module
-from assets.classifier.graph import (
+import assets.core.learning.scoring as scoring_module
+from assets.core.learning.graph import (
     CLASS_ITERATIONS,
     ITERATIONS,
     knn_graph,
@@ -15,8 +15,8 @@ from assets.classifier.graph import (
     spread_within_reach,
     within_hops,
 )
-from assets.classifier.model import FaceClassifier, fit_weights
-from assets.predictions import predict_faces
+from assets.core.learning.model import FaceClassifier, fit_weights
+from assets.core.learning.scoring import predict_faces
 from resources.state_store.records import FaceLabelState
 
 
@@ -80,7 +80,7 @@ def test_chunked_relabel_matches_the_dense_formula(labeled_library, monkeypatch)
     graph = knn_graph(l2_normalize(points))
     labeled_rows = [face_ids.index(f) for f in classifier.labeled_face_ids]
     assert len(within_hops(graph, labeled_rows, ITERATIONS)) < len(face_ids) // 2  # the subgraph path is taken
-    monkeypatch.setattr(predictions_module, "CHUNK", 7)  # many chunks, and a ragged last one
+    monkeypatch.setattr(scoring_module, "CHUNK", 7)  # many chunks, and a ragged last one
     columns = predict_faces(classifier, 3, face_ids, points, states, graph)
     got = {p.face_id: (p.persona_id, p.confidence, p.candidate_persona_id) for p in columns}
     expected = dense_reference(classifier, face_ids, points, states, graph)
@@ -150,7 +150,7 @@ def test_spreading_per_component_gives_exactly_the_whole_library_spread():
 
 
 def test_two_faces_of_one_photo_never_get_the_same_persona():
-    from assets.predictions import assign_per_photo
+    from assets.core.learning.scoring import assign_per_photo
 
     # Photo 0: both faces look most like persona 0; the likelier keeps it, the other takes its next
     # persona. Photo 1: the second face has no plausible second persona, so it becomes unknown.
@@ -169,7 +169,7 @@ def test_two_faces_of_one_photo_never_get_the_same_persona():
 
 
 def test_a_persona_a_person_gave_a_face_in_the_photo_is_not_predicted_for_another_there():
-    from assets.predictions import assign_per_photo
+    from assets.core.learning.scoring import assign_per_photo
 
     best, confidence, known = np.zeros(1, dtype=np.int64), np.array([0.8], dtype=np.float32), np.ones(1, dtype=bool)
     assign_per_photo(np.array([0]), {0: np.array([0.8, 0.15, 0.05])}, {0: [0]}, best, confidence, known)
@@ -198,7 +198,7 @@ def test_hand_labels_may_name_one_person_twice_in_a_photo(labeled_library):
 
 
 def test_a_face_whose_persona_a_person_gave_another_face_there_is_unknown_without_a_plausible_second():
-    from assets.predictions import assign_per_photo
+    from assets.core.learning.scoring import assign_per_photo
 
     best, confidence, known = np.zeros(1, dtype=np.int64), np.array([0.98], dtype=np.float32), np.ones(1, dtype=bool)
     assign_per_photo(np.array([0]), {0: np.array([0.98, 0.015, 0.005])}, {0: [0]}, best, confidence, known)

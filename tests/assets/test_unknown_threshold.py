@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assets.classifier.graph import ITERATIONS, knn_graph, l2_normalize, spread, within_hops
-from assets.classifier.unknown_threshold import calibrate, equal_z_threshold
+from assets.core.learning.graph import ITERATIONS, knn_graph, l2_normalize, spread, within_hops
+from assets.core.learning.unknown_threshold import calibrate, equal_z_threshold
 
 
 def calibrate_threshold(*args, **kwargs) -> tuple[float, dict]:
@@ -68,8 +68,8 @@ def test_calibration_in_one_spread_equals_one_spread_per_hidden_set():
 
 
 def test_leave_one_out_posterior_equals_spreading_without_each_label(monkeypatch):
-    import assets.classifier.graph as graph_module
-    from assets.classifier.graph import CLASS_ITERATIONS, leave_one_out_posterior
+    import assets.core.learning.graph as graph_module
+    from assets.core.learning.graph import CLASS_ITERATIONS, leave_one_out_posterior
 
     unit, person = clusters(people=5, per_person=10, seed=2)
     rows = np.concatenate([np.flatnonzero(person == p)[:3] for p in range(4)])

@@ -177,10 +177,10 @@ def retrain_and_relabel(home) -> None:
     """What the label sensor's run does: face_classifier, its gate and predicted_labels."""
     from dagster import DagsterInstance, materialize
 
-    from assets import ALL_ASSETS, ALL_CHECKS
+    from definitions import ASSETS, CHECKS
 
-    retrain = [a for a in ALL_ASSETS if {key.path[-1] for key in a.keys} & {"face_classifier", "predicted_labels"}]
-    assert materialize([*retrain, *ALL_CHECKS], resources=home.resources, instance=DagsterInstance.ephemeral()).success
+    retrain = [a for a in ASSETS if {key.path[-1] for key in a.keys} & {"face_classifier", "predicted_labels"}]
+    assert materialize([*retrain, *CHECKS], resources=home.resources, instance=DagsterInstance.ephemeral()).success
 
 
 def test_a_click_shows_at_once_and_the_open_view_follows_the_new_predictions(page, home):

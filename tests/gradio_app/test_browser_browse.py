@@ -104,10 +104,10 @@ def ingest(home) -> None:
     """What the new-photos sensor's run does: ingest_job (faces, embeddings, then predictions)."""
     from dagster import DagsterInstance, materialize
 
-    from assets import ALL_ASSETS
     from assets.jobs import INGEST_ASSETS
+    from definitions import ASSETS
 
-    wanted = [a for a in ALL_ASSETS if {key.path[-1] for key in a.keys} & set(INGEST_ASSETS)]
+    wanted = [a for a in ASSETS if {key.path[-1] for key in a.keys} & set(INGEST_ASSETS)]
     assert materialize(wanted, resources=home.resources, instance=DagsterInstance.ephemeral()).success
 
 

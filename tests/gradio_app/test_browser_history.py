@@ -9,12 +9,12 @@ import re
 
 from dagster import Definitions, build_sensor_context, instance_for_test
 
-from assets import ALL_ASSETS, ALL_CHECKS, ALL_JOBS
-from assets.classifier.model import FaceClassifier
+from assets.core.learning.model import FaceClassifier
+from assets.core.learning.scoring import predict_faces
 from assets.library import library_graph
-from assets.predictions import predict_faces
+from definitions import ASSETS, CHECKS, JOBS
 from resources.state_store.records import LabelEvent, LabelKind
-from sensors import serving_changes_sensor
+from sensors.serving_changes import serving_changes_sensor
 from tests.gradio_app.test_browser import app_url, page, retrain_and_relabel, shoot  # noqa: F401  (fixtures)
 
 
@@ -25,7 +25,7 @@ def relabel_as_the_daemon_would(home) -> None:
             instance=instance, resources={"state_store": home.store}, sensor_name=serving_changes_sensor.name
         )
         (request,) = serving_changes_sensor(context).run_requests
-        defs = Definitions(assets=ALL_ASSETS, asset_checks=ALL_CHECKS, jobs=ALL_JOBS, resources=home.resources)
+        defs = Definitions(assets=ASSETS, asset_checks=CHECKS, jobs=JOBS, resources=home.resources)
         assert defs.resolve_job_def("relabel_job").execute_in_process(instance=instance, tags=request.tags).success
 
 

@@ -101,8 +101,8 @@ def test_an_added_photo_is_followed_to_its_faces_and_names(home):
 
 def test_serving_an_earlier_version_is_undone_like_a_label(tmp_path):
     from gradio_app.undo import SERVING
-    from resources.state_store import SqliteStateStore
     from resources.state_store.records import ServingKind
+    from resources.state_store.sqlite.store import SqliteStateStore
 
     store = SqliteStateStore(path=str(tmp_path / "state.db"))
     for watermark in (3, 5):

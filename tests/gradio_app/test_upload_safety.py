@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from gradio_app.uploads import add_photos
-from resources.image_source import LocalFolderImageSource, SourceError
+from resources.image_source.errors import SourceError
+from resources.image_source.local import LocalFolderImageSource
 
 
 def jpeg(shade: int = 100) -> bytes:

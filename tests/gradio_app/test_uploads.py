@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from gradio_app.uploads import UploadLimits, UploadRefused, add_photos, sniff_image
-from resources.image_source import LocalFolderImageSource
+from resources.image_source.local import LocalFolderImageSource
 
 
 def encoded(fmt: str, size=(120, 90)) -> bytes:

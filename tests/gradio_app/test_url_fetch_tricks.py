@@ -11,7 +11,7 @@ import pytest
 
 from gradio_app.uploads import add_from_url
 from gradio_app.url_fetch import FetchPolicy, FetchRefused, SafeFetcher
-from resources.image_source import LocalFolderImageSource
+from resources.image_source.local import LocalFolderImageSource
 from tests.gradio_app.test_url_fetch import PUBLIC_IP, Server, fake_dns, routed_to
 
 

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from resources.state_store import SqliteStateStore
 from resources.state_store.cosmos import CosmosStateStore
+from resources.state_store.sqlite.store import SqliteStateStore
 from tests.resources.cosmos_server import LOCAL_KEY, cosmos_server
 
 

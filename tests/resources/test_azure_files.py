@@ -23,8 +23,8 @@ from dagster import EnvVar, materialize
 from assets.ingest.photos import raw_images
 from resources.artifact_store.azure_files import AzureFileShareArtifactStore
 from resources.deployments import resources_for_deployment
-from resources.image_source import SourceError
 from resources.image_source.azure_files import AzureFileShareImageSource
+from resources.image_source.errors import SourceError
 from resources.state_store.cosmos import CosmosStateStore
 from tests.resources.azure_files_double import AzureFilesDouble
 

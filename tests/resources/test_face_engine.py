@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from assets.ingest.decode import decode_photo
-from resources.face_engine import DeepFaceEngine
+from assets.core.ingest.decode import decode_photo
+from resources.face_engine.deepface_engine import DeepFaceEngine
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_photo_without_a_face_gives_no_face(engine):
 
 
 def test_a_big_jpeg_is_analysed_from_a_reduced_decode_with_the_same_face(engine, photo):
-    from assets.ingest.pool import ALIGNED_MAX_SIDE, analyse_photo
+    from assets.core.ingest.pool import ALIGNED_MAX_SIDE, analyse_photo
 
     small = decode_photo(photo.read_bytes())
     big = cv2.resize(small, None, fx=12, fy=12, interpolation=cv2.INTER_CUBIC)  # 3000 px, 9 MP

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from resources.image_source import LocalFolderImageSource, SourceError
 from resources.image_source.base import parse_sidecar
-from resources.image_source.local import safe_file_name
+from resources.image_source.errors import SourceError
+from resources.image_source.local import LocalFolderImageSource, safe_file_name
 
 
 def test_lists_photos_recursively_and_ignores_other_files(tmp_path):

@@ -16,15 +16,15 @@ import sys
 import time
 from pathlib import Path
 
-from resources.state_store import SqliteStateStore
 from resources.state_store.records import ImageStatus, LabelEvent, LabelKind
+from resources.state_store.sqlite.store import SqliteStateStore
 
 ROOT = Path(__file__).resolve().parents[2]
 CLICKS, PHOTOS = 60, 40
 
 WORKER = """
 import hashlib, json, sys, time
-from resources.state_store import SqliteStateStore
+from resources.state_store.sqlite.store import SqliteStateStore
 from resources.state_store.records import FaceRecord, ImageStatus, LabelEvent, LabelKind, PhotoEntry
 path, role, name, start, count = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
 store = SqliteStateStore(path=path)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import resources.state_store.sqlite.images as sqlite_module
-from resources.state_store import SqliteStateStore
 from resources.state_store.records import FaceRecord, ImageStatus
+from resources.state_store.sqlite.store import SqliteStateStore
 
 
 @pytest.fixture

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from resources.state_store import CosmosStateStore, SqliteStateStore, StateStore
+from resources.state_store.base import StateStore
+from resources.state_store.cosmos.store import CosmosStateStore
 from resources.state_store.records import LabelEvent, LabelKind, PersonaEvent
 from resources.state_store.rules import MergeRefused, UndoRefused
+from resources.state_store.sqlite.store import SqliteStateStore
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,7 +99,8 @@ def test_racing_merges_of_two_personas_into_each_other_leave_no_loop(store_facto
 
 MERGER = """
 import json, sys, time
-from resources.state_store import CosmosStateStore, SqliteStateStore
+from resources.state_store.cosmos.store import CosmosStateStore
+from resources.state_store.sqlite.store import SqliteStateStore
 spec, pairs, start = json.loads(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3])
 store = SqliteStateStore(**spec) if "path" in spec else CosmosStateStore(**spec)
 store.label_watermark()  # connected before the start line

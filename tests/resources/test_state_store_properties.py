@@ -17,8 +17,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from resources.state_store import CosmosStateStore, SqliteStateStore, StateStore
+from resources.state_store.base import StateStore
+from resources.state_store.cosmos.store import CosmosStateStore
 from resources.state_store.records import LabelEvent, LabelKind
+from resources.state_store.sqlite.store import SqliteStateStore
 from tests.resources.cosmos_server import LOCAL_KEY
 from tests.resources.label_model import Action, LabelModel
 

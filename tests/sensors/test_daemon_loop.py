@@ -16,7 +16,7 @@ TIMEOUT_S = 240
 
 
 def load_classifier(pipeline, version):
-    from assets.classifier.model import FaceClassifier
+    from assets.core.learning.model import FaceClassifier
 
     return FaceClassifier.from_bytes(pipeline.resources["artifact_store"].get(version.artifact_key))
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dagster import DagsterInstance, materialize
 
-from assets import ALL_ASSETS, ALL_CHECKS
-from assets.classifier.model import FaceClassifier
+from assets.core.learning.model import FaceClassifier
 from assets.jobs import WATERMARK_TAG
 from bench.harness import local_resources_at, materialize_all
 from bench.synthetic import fill_store
+from definitions import ASSETS, CHECKS
 from resources.state_store.records import LabelEvent, LabelKind
 
-RETRAIN = [a for a in ALL_ASSETS if {key.path[-1] for key in a.keys} & {"face_classifier", "predicted_labels"}]
+RETRAIN = [a for a in ASSETS if {key.path[-1] for key in a.keys} & {"face_classifier", "predicted_labels"}]
 
 
 def test_a_label_written_after_the_sensor_read_the_log_waits_for_the_next_retrain(tmp_path):
@@ -27,7 +27,7 @@ def test_a_label_written_after_the_sensor_read_the_log_waits_for_the_next_retrai
 
     tagged, late = label(unlabeled[0]), label(unlabeled[1])  # the sensor saw `tagged`; `late` came after
     result = materialize(
-        [*RETRAIN, *ALL_CHECKS],
+        [*RETRAIN, *CHECKS],
         resources=resources,
         instance=DagsterInstance.ephemeral(),
         tags={WATERMARK_TAG: str(tagged)},

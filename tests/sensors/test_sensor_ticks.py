@@ -9,11 +9,12 @@ import pytest
 from dagster import DagsterRunStatus, SkipReason, build_sensor_context, instance_for_test
 from dagster._core.storage.dagster_run import DagsterRun
 
-from resources.image_source import LocalFolderImageSource
-from resources.state_store import SqliteStateStore
+from resources.image_source.local import LocalFolderImageSource
 from resources.state_store.records import LabelEvent, LabelKind, PhotoEntry
-from sensors import new_images_sensor, new_labels_sensor
+from resources.state_store.sqlite.store import SqliteStateStore
 from sensors import new_labels as new_labels_module
+from sensors.new_images import new_images_sensor
+from sensors.new_labels import new_labels_sensor
 
 
 @pytest.fixture(autouse=True)

@@ -9,15 +9,15 @@ import pytest
 from dagster import DagsterRunStatus, Definitions, SkipReason, build_sensor_context, instance_for_test
 from dagster._core.storage.dagster_run import DagsterRun
 
-from assets import ALL_ASSETS, ALL_CHECKS, ALL_JOBS
-from assets.classifier.model import FaceClassifier
+from assets.core.learning.model import FaceClassifier
+from assets.core.learning.scoring import predict_faces
 from assets.library import library_graph
-from assets.predictions import predict_faces
 from bench.harness import local_resources_at, materialize_all
 from bench.synthetic import SPACE, fill_store
-from resources.state_store import SqliteStateStore
+from definitions import ASSETS, CHECKS, JOBS
 from resources.state_store.records import LabelEvent, LabelKind
-from sensors import serving_changes_sensor
+from resources.state_store.sqlite.store import SqliteStateStore
+from sensors.serving_changes import serving_changes_sensor
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_a_pin_relabels_through_a_run_with_the_pinned_version_until_a_passing_ve
     resources = local_resources_at(tmp_path / "home", tmp_path / "library")
     store, artifacts = resources["state_store"], resources["artifact_store"]
     built = fill_store(store, faces=240, people=4, labels_per_person=0)
-    defs = Definitions(assets=ALL_ASSETS, asset_checks=ALL_CHECKS, jobs=ALL_JOBS, resources=resources)
+    defs = Definitions(assets=ASSETS, asset_checks=CHECKS, jobs=JOBS, resources=resources)
     given: set[int] = set()
 
     def label(people: range, per_person: int) -> None:

@@ -25,15 +25,18 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from assets.ingest.decode import Decoded, PhotoError, open_photo
-from resources.face_engine import FaceEngine
-from resources.face_engine.base import FaceLocation
-from resources.image_source import SourceError
+from assets.core.ingest.decode import Decoded, PhotoError, open_photo
+from resources.face_engine.records import FaceLocation
+from resources.image_source.errors import SourceError
 from resources.state_store.records import ImageStatus
+
+if TYPE_CHECKING:  # the engine resource is Dagster's: the pool only calls it
+    from resources.face_engine.base import FaceEngine
 
 THUMBNAIL_SIDE = 160
 ALIGNED_MAX_SIDE = 256  # above every deepface model's input (VGG-Face 224): nothing is lost

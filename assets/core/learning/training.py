@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from assets.classifier.calibration import ChanceCalibration, fit_chance
-from assets.classifier.graph import l2_normalize, leave_one_out_posterior
-from assets.classifier.metrics import held_out_digest, held_out_metrics
-from assets.classifier.model import FaceClassifier, compute_devices, fit_weights, out_of_fold_proba
-from assets.classifier.unknown_threshold import ThresholdCalibration, calibrate
+from assets.core.learning.calibration import ChanceCalibration, fit_chance
+from assets.core.learning.graph import l2_normalize, leave_one_out_posterior
+from assets.core.learning.metrics import held_out_digest, held_out_metrics
+from assets.core.learning.model import FaceClassifier, compute_devices, fit_weights, out_of_fold_proba
+from assets.core.learning.unknown_threshold import ThresholdCalibration, calibrate
 from resources.state_store.records import FaceLabelState, LabelKind
 
 LABEL_CHECK_ROWS = 20  # the labels the model disagrees with most, kept with each version

@@ -19,15 +19,15 @@ from dagster import (
     asset_check,
 )
 
-from assets.classifier.gate import gate_description, gate_verdict, is_checked
-from assets.classifier.metrics import confusion_markdown, per_persona_markdown
-from assets.classifier.training import TrainingError, train_classifier
+from assets.core.learning.gate import gate_description, gate_verdict, is_checked
+from assets.core.learning.metrics import confusion_markdown, per_persona_markdown
+from assets.core.learning.training import TrainingError, train_classifier
 from assets.jobs import WATERMARK_TAG
 from assets.library import load_library
-from resources.artifact_store import ArtifactStore
-from resources.face_engine import FaceEngine
+from resources.artifact_store.base import ArtifactStore
+from resources.face_engine.base import FaceEngine
 from resources.kubernetes import gpu_op_tags
-from resources.state_store import StateStore
+from resources.state_store.base import StateStore
 
 
 class ClassifierConfig(Config):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from assets.classifier.graph import NEIGHBOURS, positions_in, spread_within_reach
+from assets.core.learning.graph import NEIGHBOURS, positions_in, spread_within_reach
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assets.classifier.calibration import ChanceCalibration
-from assets.classifier.graph import l2_normalize
+from assets.core.learning.calibration import ChanceCalibration
+from assets.core.learning.graph import l2_normalize
 
 if TYPE_CHECKING:
     import keras

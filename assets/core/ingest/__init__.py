@@ -1,0 +1,1 @@
+"""Ingest: decoding photos safely, and finding, aligning and embedding faces on every core."""
