@@ -3,11 +3,13 @@
 A ``Protocol`` cannot be a base class of the pydantic ``StateStore``, so nothing but these tests
 keeps a port and the store in step: every public method of the store is in exactly one port,
 with the same signature on the interface and on both backends, and a store of either backend is
-an instance of every port.
+an instance of every port. The last test keeps the consumers honest: only what Dagster injects
+is typed ``StateStore``; everything it is handed on to names the port it needs.
 """
 
 from __future__ import annotations
 
+import ast
 import inspect
 import subprocess
 import sys
@@ -22,6 +24,8 @@ from resources.state_store.sqlite.store import SqliteStateStore
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSITES = (ports.PhotoIntake, ports.RetrainWatch)
+# Dagster needs the resource class where it injects it: these decorated functions keep StateStore.
+INJECTED = {"asset", "asset_check", "op", "sensor", "multi_asset", "graph_multi_asset"}
 
 
 def methods(port: type) -> list[str]:
@@ -57,3 +61,26 @@ def test_composites_are_made_of_ports_only():
 def test_the_ports_load_without_dagster():
     code = "import sys, resources.state_store.ports; assert 'dagster' not in sys.modules, 'dagster loaded'"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def store_annotated(function: ast.FunctionDef) -> list[str]:
+    args = [*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs]
+    return [a.arg for a in args if a.annotation is not None and "StateStore" in ast.unparse(a.annotation)]
+
+
+def decorator_names(function: ast.FunctionDef) -> set[str]:
+    names = set()
+    for decorator in function.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        names.add(target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", ""))
+    return names
+
+
+@pytest.mark.parametrize("folder", ["assets", "sensors"])
+def test_only_what_dagster_injects_is_typed_state_store(folder: str):
+    typed_whole = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and store_annotated(node) and not decorator_names(node) & INJECTED:
+                typed_whole.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert typed_whole == [], "type these with the ports they need (resources/state_store/ports.py)"
