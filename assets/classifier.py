@@ -28,6 +28,7 @@ from resources.artifact_store.base import ArtifactStore
 from resources.face_engine.base import FaceEngine
 from resources.kubernetes import gpu_op_tags
 from resources.state_store.base import StateStore
+from resources.state_store.ports import LabelLog
 
 
 class ClassifierConfig(Config):
@@ -59,9 +60,13 @@ def face_classifier(
     if latest and latest.label_watermark >= watermark and not config.force:
         context.log.info(f"classifier v{latest.version} already includes label #{watermark}; nothing to train")
         return
+    space = face_engine.embedding_space
     started = time.monotonic()
+    library = load_library(state_store, space)  # predicted_labels, the run's next step, reuses this read
+    states = state_store.label_states(upto=watermark)
+    names = {p.persona_id: p.name for p in state_store.personas(include_merged=True)}
     try:
-        result = train_classifier_on_store(state_store, face_engine.embedding_space, watermark)
+        result = train_classifier(library.face_ids, library.embeddings, library.graph, states, names, space, watermark)
     except TrainingError as exc:
         # Recorded as a refused version with no artifact: the promoted one keeps serving, the app
         # shows the reason, and the same labels are not retried until new ones arrive.
@@ -91,30 +96,33 @@ def face_classifier(
         "train_seconds": round(time.monotonic() - started, 3),
     }
     version = state_store.add_model_version(watermark, key, metrics)
+    yield MaterializeResult(metadata=version_metadata(version.version, watermark, metrics, key))
+
+
+def version_metadata(version: int, watermark: int, metrics: dict, key: str) -> dict:
+    """A new version's materialization metadata: what people compare between versions in the UI."""
     picture = confusion_markdown(metrics["confusion"]) if metrics.get("confusion") else "_no held-out faces yet_"
-    yield MaterializeResult(
-        metadata=plain_metadata(
-            {
-                "version": version.version,
-                "label_watermark": watermark,
-                "accuracy": metrics.get("accuracy"),
-                "macro_f1": metrics.get("macro_f1"),
-                "macro_auc": metrics.get("macro_auc"),
-                "held_out_faces": metrics.get("held_out_faces", 0),
-                "provisional": metrics["provisional"],
-                "labeled_faces": metrics["labeled_faces"],
-                "personas": metrics["personas"],
-                "unknown_threshold": metrics["unknown_threshold"],
-                "unknown_threshold_calibration": metrics["calibration"],
-                "chance_calibration": metrics["chance_calibration"],
-                "devices": ", ".join(metrics["devices"]),
-                "train_seconds": metrics["train_seconds"],
-                "per_persona": MetadataValue.md(per_persona_markdown(metrics.get("per_persona", {}))),
-                "confusion_matrix": MetadataValue.md(picture),
-                "labels_to_check": label_check_table(metrics["label_check"]),
-                "artifact": key,
-            }
-        )
+    return plain_metadata(
+        {
+            "version": version,
+            "label_watermark": watermark,
+            "accuracy": metrics.get("accuracy"),
+            "macro_f1": metrics.get("macro_f1"),
+            "macro_auc": metrics.get("macro_auc"),
+            "held_out_faces": metrics.get("held_out_faces", 0),
+            "provisional": metrics["provisional"],
+            "labeled_faces": metrics["labeled_faces"],
+            "personas": metrics["personas"],
+            "unknown_threshold": metrics["unknown_threshold"],
+            "unknown_threshold_calibration": metrics["calibration"],
+            "chance_calibration": metrics["chance_calibration"],
+            "devices": ", ".join(metrics["devices"]),
+            "train_seconds": metrics["train_seconds"],
+            "per_persona": MetadataValue.md(per_persona_markdown(metrics.get("per_persona", {}))),
+            "confusion_matrix": MetadataValue.md(picture),
+            "labels_to_check": label_check_table(metrics["label_check"]),
+            "artifact": key,
+        }
     )
 
 
@@ -146,21 +154,7 @@ def label_check_table(rows: list[dict]) -> MetadataValue:
     return MetadataValue.table(records, schema=LABEL_CHECK_SCHEMA)
 
 
-def train_classifier_on_store(state_store: StateStore, space: str, watermark: int):
-    """Read what training needs from the store, then train (training.py never touches a store)."""
-    library = load_library(state_store, space)
-    return train_classifier(
-        library.face_ids,
-        library.embeddings,
-        library.graph,
-        state_store.label_states(upto=watermark),
-        {p.persona_id: p.name for p in state_store.personas(include_merged=True)},
-        space,
-        watermark,
-    )
-
-
-def run_label_watermark(context: AssetExecutionContext, state_store: StateStore) -> int:
+def run_label_watermark(context: AssetExecutionContext, state_store: LabelLog) -> int:
     """The label the run trains through: its ``faceloop/label_watermark`` tag (set by the label
     sensor) when it has one, so the tag on the run is what the version contains; else the newest."""
     tagged = context.run.tags.get(WATERMARK_TAG)

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from assets.core.learning.graph import graph_from_neighbours, knn_graph, l2_normalize
-from resources.state_store.base import StateStore
+from resources.state_store.ports import EmbeddingLibrary
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Library:
     graph: sp.csr_matrix
 
 
-def load_library(store: StateStore, space: str) -> Library:
+def load_library(store: EmbeddingLibrary, space: str) -> Library:
     """The library as the store holds it now; read again only when the store's stamp moved.
 
     The stamp is read before the rows, so a copy can only be newer than its stamp, never older:
@@ -45,7 +45,7 @@ def load_library(store: StateStore, space: str) -> Library:
 _last: list = []  # [stamp, Library]: the last library read in this process
 
 
-def library_graph(store: StateStore, space: str, face_ids: list[str], embeddings: np.ndarray) -> sp.csr_matrix:
+def library_graph(store: EmbeddingLibrary, space: str, face_ids: list[str], embeddings: np.ndarray) -> sp.csr_matrix:
     """The face graph the store keeps (built as faces were embedded), else computed exactly.
 
     ``embeddings`` are only normalized (a full copy of the library) when the graph is computed.

@@ -1,33 +1,16 @@
 """predicted_labels: the serving classifier (the promoted one, or a labeler's pin) applied to every
 face without a human label."""
 
-import time
-
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
+from assets.core.clock import PhaseClock
+from assets.core.learning.gate import served_by
 from assets.core.learning.model import FaceClassifier
 from assets.core.learning.scoring import predict_faces
 from assets.library import load_library
 from resources.artifact_store.base import ArtifactStore
 from resources.face_engine.base import FaceEngine
 from resources.state_store.base import StateStore
-from resources.state_store.records import Serving
-
-
-class PhaseClock:
-    """Seconds per phase of a run, for its log line and metadata."""
-
-    def __init__(self) -> None:
-        self.laps: dict[str, float] = {}
-        self._last = time.monotonic()
-
-    def lap(self, phase: str) -> None:
-        now = time.monotonic()
-        self.laps[phase] = round(now - self._last, 3)
-        self._last = now
-
-    def __str__(self) -> str:
-        return ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in self.laps.items())
 
 
 @asset(deps=["face_embeddings", "face_classifier"], group_name="learn", compute_kind="numpy")
@@ -77,14 +60,6 @@ def predicted_labels(
             "predicted_faces": len(predictions),
             "unknown": int((~predictions.known).sum()),
             "written": written,
-            **{f"seconds_{phase}": seconds for phase, seconds in clock.laps.items()},
+            **{f"seconds_{phase}": seconds for phase, seconds in clock.seconds.items()},
         }
     )
-
-
-def served_by(state: Serving) -> str:
-    """Which version served this run and why, for the run's metadata."""
-    if state.pin is not None:
-        who = f" by {state.pin.actor}" if state.pin.actor else ""
-        return f"v{state.model.version}, pinned{who} (promoted: v{state.promoted.version if state.promoted else '-'})"
-    return f"v{state.model.version}, promoted by the quality gate"

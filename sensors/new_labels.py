@@ -9,6 +9,7 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Se
 
 from assets.jobs import WATERMARK_TAG, retrain_job
 from resources.state_store.base import StateStore
+from resources.state_store.ports import LabelLog, RetrainWatch
 from resources.state_store.rules import teaches_the_model
 from sensors.in_flight import run_in_flight
 
@@ -43,7 +44,7 @@ def new_labels_sensor(context: SensorEvaluationContext, state_store: StateStore)
         time.sleep(LABELS_POLL_S)
 
 
-def _retrain_request(context: SensorEvaluationContext, state_store: StateStore) -> SensorResult | SkipReason:
+def _retrain_request(context: SensorEvaluationContext, state_store: RetrainWatch) -> SensorResult | SkipReason:
     """One look at the store: a run request for the labels after what is trained, or why not."""
     latest = state_store.latest_model()
     trained = max(int(context.cursor or 0), latest.label_watermark if latest else 0)
@@ -70,7 +71,7 @@ def _retrain_request(context: SensorEvaluationContext, state_store: StateStore) 
     )
 
 
-def only_checks_since(state_store: StateStore, trained: int) -> bool:
+def only_checks_since(state_store: LabelLog, trained: int) -> bool:
     """Every event after ``trained`` is a CHECK (persona events, such as a rename, always teach)."""
     if state_store.persona_events(since=trained):
         return False

@@ -18,7 +18,8 @@ stored before failing stays, because a retry re-reads which of its photos are st
 which faces still lack an embedding: rerunning never detects a photo twice or duplicates a face.
 
 The per-photo and per-face work is faces.py's and pool.py's (``detect_photos``, ``embed_faces``,
-``run_pool``, ``link_new_faces``, ``FacePool``); this module only shapes the graph. It is the one
+``run_pool``, ``link_new_faces``, ``FacePool``), the plan is chunking.py's (``chunk_work``); this
+module only shapes the graph. It is the one
 ingest path: definitions, tests and benchmarks all materialize ``ingest_faces``.
 """
 
@@ -48,15 +49,9 @@ from dagster import (
     op,
 )
 
-from assets.ingest.faces import (
-    PARALLEL_FROM_PHOTOS,
-    BatchConfig,
-    detect_photos,
-    embed_faces,
-    link_new_faces,
-    run_pool,
-    startup_metadata,
-)
+from assets.core.ingest.chunking import chunk_work
+from assets.core.ingest.pool import PARALLEL_FROM_PHOTOS, run_pool, startup_metadata
+from assets.ingest.faces import BatchConfig, detect_photos, embed_faces, link_new_faces
 from resources.artifact_store.base import ArtifactStore
 from resources.face_engine.base import FaceEngine
 from resources.image_source.base import ImageSource
@@ -104,13 +99,6 @@ def ingest_chunk_io(init_context) -> ArtifactJsonIOManager:
     return ArtifactJsonIOManager(init_context.resources.artifact_store)
 
 
-def split(items: list[str], size: int) -> list[list[str]]:
-    """``items`` in consecutive chunks of at most ``size``; always one chunk, even if empty."""
-    if size < 1:
-        raise ValueError(f"photos_per_chunk must be at least 1, got {size}")
-    return [items[start : start + size] for start in range(0, len(items), size)] or [[]]
-
-
 @op(ins={"raw_images": In(Nothing)}, out=DynamicOut(dict, io_manager_key=CHUNK_IO))
 def plan_ingest_chunks(
     context: OpExecutionContext, config: ChunkPlanConfig, state_store: StateStore, face_engine: FaceEngine
@@ -127,14 +115,10 @@ def plan_ingest_chunks(
         for face in state_store.faces_missing_embedding(face_engine.embedding_space, limit=10**9)
         if face.image_id not in new
     }
-    pending = [*new, *leftovers]
-    chunks = split(pending, config.photos_per_chunk)
-    context.log.info(f"ingest: {len(pending)} photos in {len(chunks)} chunks of up to {config.photos_per_chunk}")
-    for index, image_ids in enumerate(chunks):
-        work = {
-            "detect": [[i, new[i].key, new[i].import_persona] for i in image_ids if i in new],
-            "embed_only": [i for i in image_ids if i not in new],
-        }
+    chunks = chunk_work(new, leftovers, config.photos_per_chunk)
+    pending = len(new) + len(leftovers)
+    context.log.info(f"ingest: {pending} photos in {len(chunks)} chunks of up to {config.photos_per_chunk}")
+    for index, work in enumerate(chunks):
         yield DynamicOutput(work, mapping_key=f"chunk_{index}")
 
 

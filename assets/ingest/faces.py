@@ -5,22 +5,17 @@ of chunks, only of a list of photos or faces, the pool that does the model work,
 """
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 from dagster import Config, OpExecutionContext
 
-from assets.core.ingest.pool import PHOTO_PHASES, FacePool, PhaseClock, PhotoOutcome, running_pool, shared_pool
+from assets.core.clock import PhaseClock
+from assets.core.ingest.pool import PHOTO_PHASES, FacePool, PhotoOutcome
 from assets.core.learning.graph import l2_normalize, nearest_neighbours
 from resources.artifact_store.base import ArtifactStore
-from resources.face_engine.base import FaceEngine
 from resources.image_source.base import ImageSource
-from resources.state_store.base import StateStore
+from resources.state_store.ports import EmbeddingLibrary, PhotoIntake
 from resources.state_store.records import FaceRecord, ImageRecord, ImageStatus, LabelEvent, LabelKind
-
-# Worker start-up (spawn, imports, models: ~1.5 s of CPU each, measured) pays off from about this
-# many photos on 2 cores (a photo costs >= 0.25 s of detection, a face ~0.08 s of embedding).
-PARALLEL_FROM_PHOTOS = 16
 
 
 class BatchConfig(Config):
@@ -34,7 +29,7 @@ def detect_photos(
     images: list[ImageRecord],
     pool: FacePool,
     image_source: ImageSource,
-    state_store: StateStore,
+    state_store: PhotoIntake,
     artifact_store: ArtifactStore,
 ) -> tuple[dict, list[str]]:
     """Faces of these photos, each photo's stored as it is done; a photo that fails gets a reason.
@@ -51,7 +46,7 @@ def detect_photos(
     for start in range(0, len(images), config.batch_size):
         batch = images[start : start + config.batch_size]
         photos = [
-            (image.image_id, timed(clock, "read", image_source.read_verified, image.key, image.image_id))
+            (image.image_id, clock.timed("read", image_source.read_verified, image.key, image.image_id))
             for image in batch
         ]
         for outcome in pool.analyse(photos):
@@ -71,7 +66,7 @@ def embed_faces(
     config: BatchConfig,
     missing: list[FaceRecord],
     pool: FacePool,
-    state_store: StateStore,
+    state_store: EmbeddingLibrary,
     artifact_store: ArtifactStore,
 ) -> dict:
     """Embeddings of these faces, in batches spread over the pool's workers; a bad crop is counted, never fatal."""
@@ -114,42 +109,10 @@ def embed_faces(
     }
 
 
-def run_pool(engine: FaceEngine, workers: int, todo: int, parallel_from: int) -> tuple[FacePool, bool]:
-    """The pool for a step, and whether the step started it.
-
-    A pool an earlier step of the run started is reused as it is. Otherwise ``workers`` (0: one
-    per core, from ``parallel_from`` items of work; below that, start-up would cost more than the
-    cores save) decides between a new shared pool and the run's own process.
-    """
-    running = running_pool(engine)
-    if running is not None and workers in (0, running.workers):
-        return running, False
-    if todo <= 1 or workers == 1 or (workers == 0 and todo < parallel_from):
-        pool = FacePool(engine, 1)
-        return (pool.start() if todo else pool), True
-    return shared_pool(engine, workers), True
-
-
-def startup_metadata(pool: FacePool, started_here: bool) -> dict:
-    """Start-up this step paid: worker processes it spawned, seconds until the models were loaded."""
-    if not started_here:
-        return {"workers_started": 0, "startup_s": 0.0}
-    spawned = pool.workers if pool.workers > 1 else 0
-    return {"workers_started": spawned, "startup_s": round(pool.wait_until_ready(), 3)}
-
-
-def timed(clock: PhaseClock, phase: str, read: Callable[..., bytes], *args: object) -> Callable[[], bytes]:
-    def call() -> bytes:
-        with clock(phase):
-            return read(*args)
-
-    return call
-
-
 def record_outcome(
     image: ImageRecord,
     outcome: PhotoOutcome,
-    state_store: StateStore,
+    state_store: PhotoIntake,
     artifact_store: ArtifactStore,
     counts: dict,
     context: OpExecutionContext,
@@ -184,7 +147,7 @@ def record_outcome(
     counts["import_labels"] += len(events)
 
 
-def link_new_faces(state_store: StateStore, space: str, new_ids: list[str]) -> None:
+def link_new_faces(state_store: EmbeddingLibrary, space: str, new_ids: list[str]) -> None:
     """Keep the face graph current: the new faces' nearest neighbours among all faces.
 
     Costs new x library similarities, so relabeling never searches the whole library again.

@@ -1,10 +1,11 @@
 """The StateStore interface: everything FaceLoop knows, behind one API.
 
-The assets, the sensors and the labeling app all read and write through this interface, so a
-label given in the app and a label imported from a sidecar travel the same path. Labels are an
-append-only event log; a face's current label is derived from its events, never stored in place,
-so no label a person gave is ever overwritten or lost. Merges and renames are events in the same
-log, and any of them can be undone by appending the inverse (``undo``).
+The assets, the sensors and the labeling app all read and write through this interface (each
+through the small ports of ports.py that it needs), so a label given in the app and a label
+imported from a sidecar travel the same path. Labels are an append-only event log; a face's
+current label is derived from its events, never stored in place, so no label a person gave is
+ever overwritten or lost. Merges and renames are events in the same log, and any of them can be
+undone by appending the inverse (``undo``).
 
 The public methods here are the rules (``rules``: validation, merges, derivation, undo) written
 once; each backend implements only the underscored reads and writes below them. What a backend
@@ -57,7 +58,14 @@ PersonaPlan = Callable[[dict[int, Persona]], PersonaChange | None]
 
 
 class StateStore(ConfigurableResource, ABC):
-    # -- photos and images -------------------------------------------------------------------
+    """Every port of ports.py in one Dagster resource, the rules written once above the backends.
+
+    Dagster injects this class into assets, checks and sensors; they hand it on to functions
+    typed with the port they need (``PhotoLibrary``, ``LabelLog``, ...). The sections below follow
+    the ports; a backend's mixin serves one section (its labels and its models mixins two each).
+    """
+
+    # -- PhotoLibrary: photos, their detection and the faces found ----------------------------
     @abstractmethod
     def known_photos(self) -> dict[str, tuple[int, float]]:
         """Source key -> (size, mtime) of every photo seen, so unchanged files are skipped."""
@@ -97,10 +105,11 @@ class StateStore(ConfigurableResource, ABC):
     @abstractmethod
     def _record_detection(self, found: Detection) -> None: ...
 
-    # -- faces and embeddings ----------------------------------------------------------------
     @abstractmethod
-    def faces(self, face_ids: Sequence[str] | None = None) -> list[FaceRecord]: ...
+    def faces(self, face_ids: Sequence[str] | None = None) -> list[FaceRecord]:
+        """The faces detection found: these ids' in their order (unknown ids left out), or all by id."""
 
+    # -- EmbeddingLibrary: embeddings per model space and the face graph kept with them --------
     @abstractmethod
     def faces_missing_embedding(self, space: str, limit: int) -> list[FaceRecord]: ...
 
@@ -127,7 +136,7 @@ class StateStore(ConfigurableResource, ABC):
         every write of an embedding or a neighbour list there (in the write's transaction, or
         after it), so a copy of the library read after a stamp is current while the stamp is."""
 
-    # -- personas ----------------------------------------------------------------------------
+    # -- PersonaDirectory: the people labels name ----------------------------------------------
     def ensure_persona(self, name: str) -> Persona:
         """The persona with this name, created if missing (two creators of one name get one)."""
         return self._ensure_persona(rules.validate_persona_name(name))
@@ -172,7 +181,7 @@ class StateStore(ConfigurableResource, ABC):
         concurrent change of the personas it names is lost (a backend re-plans on a conflict).
         Returns the change written (None: nothing to do) and its event's sequence numbers."""
 
-    # -- labels ------------------------------------------------------------------------------
+    # -- LabelLog: the append-only event log and each face's derived label ---------------------
     def append_label_events(self, events: Sequence[LabelEvent]) -> list[int]:
         """Append face label events; returns their sequence numbers (strictly increasing)."""
         return self._append_label_events([rules.checked_face_event(e) for e in events])
@@ -221,7 +230,7 @@ class StateStore(ConfigurableResource, ABC):
 
         return self._change_personas(lambda personas: rules.undo_persona_event(event, personas, actor))[1]
 
-    # -- predictions -------------------------------------------------------------------------
+    # -- Predictions: of faces without a human label, and the last relabel -------------------
     @abstractmethod
     def predictions(self) -> dict[str, Prediction]: ...
 
@@ -248,7 +257,7 @@ class StateStore(ConfigurableResource, ABC):
     def latest_prediction_update(self) -> dict | None:
         """``{"model_version", "label_watermark", "faces", "updated_at"}`` of the last update, if any."""
 
-    # -- classifier versions -----------------------------------------------------------------
+    # -- ModelRegistry: classifier versions and the gate's verdicts ----------------------------
     @abstractmethod
     def add_model_version(
         self, label_watermark: int, artifact_key: str, metrics: dict, note: str | None = None
@@ -262,11 +271,16 @@ class StateStore(ConfigurableResource, ABC):
     def model_versions(self) -> list[ModelVersion]:
         """All versions, newest first."""
 
+    def latest_model(self) -> ModelVersion | None:
+        """The newest version, a failed training attempt included (None before the first)."""
+        versions = self.model_versions()
+        return versions[0] if versions else None
+
     def promoted_model(self) -> ModelVersion | None:
         """The version the quality gate promoted last (a pin may serve another: ``serving_model``)."""
         return next((m for m in self.model_versions() if m.promoted), None)
 
-    # -- which version serves (rules.serving): a labeler's pin, else the promoted one ---------
+    # -- ModelServing: which version serves (rules.serving), a labeler's pin or the promoted --
     def serving(self) -> Serving:
         """The serving version with its pin (if one holds) and the promoted one, from one read."""
         return rules.serving(self.model_versions(), self._serving_events())
@@ -302,7 +316,3 @@ class StateStore(ConfigurableResource, ABC):
     @abstractmethod
     def _append_serving_event(self, event: ServingEvent) -> int:
         """Append one serving event (its seq and time assigned here); returns its seq."""
-
-    def latest_model(self) -> ModelVersion | None:
-        versions = self.model_versions()
-        return versions[0] if versions else None

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from dagster import DagsterEventType, DagsterInstance, materialize
 
-from assets.ingest.chunks import DEFAULT_PHOTOS_PER_CHUNK, ingest_faces, split
+from assets.core.ingest.chunking import split
+from assets.ingest.chunks import DEFAULT_PHOTOS_PER_CHUNK, ingest_faces
 from assets.ingest.photos import raw_images
 from bench.harness import local_resources_at
 from bench.sample_library import build_library, people_folders, photos_of

@@ -14,9 +14,8 @@ from pathlib import Path
 
 from dagster import DagsterInstance, materialize
 
-from assets.core.ingest.pool import close_shared_pools
+from assets.core.ingest.pool import PARALLEL_FROM_PHOTOS, close_shared_pools
 from assets.ingest.chunks import ingest_faces
-from assets.ingest.faces import PARALLEL_FROM_PHOTOS
 from assets.ingest.photos import raw_images
 from bench.harness import local_resources_at
 from bench.sample_library import photos_of

@@ -23,13 +23,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from assets.core.clock import PhaseClock
 from assets.core.ingest.decode import Decoded, PhotoError, open_photo
 from resources.face_engine.records import FaceLocation
 from resources.image_source.errors import SourceError
@@ -41,6 +41,10 @@ if TYPE_CHECKING:  # the engine resource is Dagster's: the pool only calls it
 THUMBNAIL_SIDE = 160
 ALIGNED_MAX_SIDE = 256  # above every deepface model's input (VGG-Face 224): nothing is lost
 PHOTO_PHASES = ("decode", "detect", "align")
+
+# Worker start-up (spawn, imports, models: ~1.5 s of CPU each, measured) pays off from about this
+# many photos on 2 cores (a photo costs >= 0.25 s of detection, a face ~0.08 s of embedding).
+PARALLEL_FROM_PHOTOS = 16
 
 
 @dataclass
@@ -68,21 +72,6 @@ class EmbedOutcome:
     bad: list[int]  # indexes of crops that could not be decoded
     seconds: dict[str, float] = field(default_factory=dict)
     worker: int = 0
-
-
-class PhaseClock:
-    """``with clock("detect"):`` adds the block's duration to ``seconds["detect"]``."""
-
-    def __init__(self, seconds: dict[str, float]):
-        self.seconds = seconds
-
-    @contextmanager
-    def __call__(self, phase: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - started
 
 
 def face_thumbnail(image_bgr: np.ndarray, box: tuple[int, int, int, int]) -> bytes:
@@ -340,3 +329,27 @@ def running_pool(engine: FaceEngine) -> FacePool | None:
         if (kind, config) == (type(engine).__qualname__, engine.model_dump_json()) and not pool.broken:
             return pool
     return None
+
+
+def run_pool(engine: FaceEngine, workers: int, todo: int, parallel_from: int) -> tuple[FacePool, bool]:
+    """The pool for a step, and whether the step started it.
+
+    A pool an earlier step of the run started is reused as it is. Otherwise ``workers`` (0: one
+    per core, from ``parallel_from`` items of work; below that, start-up would cost more than the
+    cores save) decides between a new shared pool and the run's own process.
+    """
+    running = running_pool(engine)
+    if running is not None and workers in (0, running.workers):
+        return running, False
+    if todo <= 1 or workers == 1 or (workers == 0 and todo < parallel_from):
+        pool = FacePool(engine, 1)
+        return (pool.start() if todo else pool), True
+    return shared_pool(engine, workers), True
+
+
+def startup_metadata(pool: FacePool, started_here: bool) -> dict:
+    """Start-up this step paid: worker processes it spawned, seconds until the models were loaded."""
+    if not started_here:
+        return {"workers_started": 0, "startup_s": 0.0}
+    spawned = pool.workers if pool.workers > 1 else 0
+    return {"workers_started": spawned, "startup_s": round(pool.wait_until_ready(), 3)}

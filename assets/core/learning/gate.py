@@ -96,3 +96,11 @@ def gate_description(
     else:
         keeps = f"v{serving.model.version} keeps serving" if serving.model else "no classifier serves yet"
     return f"v{version} not promoted: {reason}; {keeps}"
+
+
+def served_by(state: Serving) -> str:
+    """Which version served this run and why, for the run's metadata."""
+    if state.pin is not None:
+        who = f" by {state.pin.actor}" if state.pin.actor else ""
+        return f"v{state.model.version}, pinned{who} (promoted: v{state.promoted.version if state.promoted else '-'})"
+    return f"v{state.model.version}, promoted by the quality gate"

@@ -15,7 +15,7 @@ from resources.state_store.records import FaceRecord, ImageRecord, ImageStatus, 
 
 
 class CosmosPhotos:
-    """Mixin of CosmosStateStore: photos, images and detection."""
+    """Mixin of CosmosStateStore, ``ports.PhotoLibrary``: photos, images, detection and the faces found."""
 
     def known_photos(self) -> dict[str, tuple[int, float]]:
         rows = self._query("photos", "SELECT c.key, c.size, c.mtime FROM c")
@@ -119,10 +119,6 @@ class CosmosPhotos:
 
         self._batch_while_current("images", image_id, last_batch)
 
-
-class CosmosFaces:
-    """Mixin of CosmosStateStore: faces, embeddings (``embeddings``, /space) and the face graph."""
-
     @staticmethod
     def _face_doc(face: FaceRecord) -> dict:
         return {
@@ -160,6 +156,11 @@ class CosmosFaces:
             docs = self._retry(lambda c=chunk: self._c("images").read_items(list(c)))
             found.update((doc["id"], self._face(doc)) for doc in docs if doc.get("type") == "face")
         return [found[i] for i in ids if i in found]
+
+
+class CosmosEmbeddings:
+    """Mixin of CosmosStateStore, ``ports.EmbeddingLibrary``: embeddings (``embeddings``, /space), the
+    faces' marks of which spaces embed them, and the face graph."""
 
     def faces_missing_embedding(self, space: str, limit: int) -> list[FaceRecord]:
         sql = "SELECT TOP @limit * FROM c WHERE c.type = 'face' AND NOT ARRAY_CONTAINS(c.spaces, @space) ORDER BY c.id"

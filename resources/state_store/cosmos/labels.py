@@ -17,7 +17,8 @@ from resources.state_store.rules import PersonaChange
 
 
 class CosmosLabels:
-    """Mixin of CosmosStateStore. Persona events have an empty face id, as the old merge marker had."""
+    """Mixin of CosmosStateStore, ``ports.LabelLog`` and ``ports.PersonaDirectory`` (a rename or merge is an
+    event in the log). Persona events have an empty face id, as the old merge marker had."""
 
     # -- personas ----------------------------------------------------------------------------
     @staticmethod

@@ -10,7 +10,7 @@ from resources.state_store.records import ModelVersion, ServingEvent, ServingKin
 
 
 class CosmosModels:
-    """Mixin of CosmosStateStore."""
+    """Mixin of CosmosStateStore, ``ports.ModelRegistry``, and the serving log behind ``ports.ModelServing``."""
 
     def add_model_version(
         self, label_watermark: int, artifact_key: str, metrics: dict, note: str | None = None

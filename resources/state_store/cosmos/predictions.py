@@ -27,7 +27,7 @@ def bucket_of(face_id: str) -> int:
 
 
 class CosmosPredictions:
-    """Mixin of CosmosStateStore."""
+    """Mixin of CosmosStateStore, ``ports.Predictions``."""
 
     def predictions(self) -> dict[str, Prediction]:
         sql = "SELECT c.id, c.persona_id, c.confidence, c.model_version, c.candidate_persona_id FROM c"

@@ -9,14 +9,14 @@ from pydantic import Field, PrivateAttr
 
 from resources.state_store.base import StateStore
 from resources.state_store.cosmos.client import CosmosClientMixin
-from resources.state_store.cosmos.images import CosmosFaces, CosmosPhotos
+from resources.state_store.cosmos.images import CosmosEmbeddings, CosmosPhotos
 from resources.state_store.cosmos.labels import CosmosLabels
 from resources.state_store.cosmos.models import CosmosModels
 from resources.state_store.cosmos.predictions import CosmosPredictions
 
 
 class CosmosStateStore(
-    CosmosClientMixin, CosmosPhotos, CosmosFaces, CosmosLabels, CosmosPredictions, CosmosModels, StateStore
+    CosmosClientMixin, CosmosPhotos, CosmosEmbeddings, CosmosLabels, CosmosPredictions, CosmosModels, StateStore
 ):
     """``endpoint`` and ``key`` come from the environment (Dagster ``EnvVar``); the key never prints.
 

@@ -1,4 +1,4 @@
-"""SQLite photos, images and faces: ingest's writes, and the embeddings and face graph it keeps."""
+"""SQLite photos, images and faces (ingest's writes), and the embeddings and face graph it keeps."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ LOAD_CHUNK = 65_536  # rows fetched at a time when loading a whole model space
 
 
 class SqlitePhotos:
-    """Mixin of SqliteStateStore: photos, images and detection (one transaction each)."""
+    """Mixin of SqliteStateStore, ``ports.PhotoLibrary``: photos, images, detection (one transaction
+    each) and the faces found."""
 
     def known_photos(self) -> dict[str, tuple[int, float]]:
         return {key: (size, mtime) for key, size, mtime in self._read("SELECT key, size, mtime FROM photos")}
@@ -75,10 +76,6 @@ class SqlitePhotos:
             )
             self._insert_events(conn, found.label_events)
 
-
-class SqliteFaces:
-    """Mixin of SqliteStateStore: faces, embeddings per model space and the face graph."""
-
     _FACE_COLUMNS = "f.face_id, f.image_id, f.idx, f.x, f.y, f.w, f.h, f.confidence, f.thumbnail_key, f.aligned_key"
 
     @staticmethod
@@ -98,6 +95,10 @@ class SqliteFaces:
             )
         by_id = {row[0]: self._face(row) for row in found}
         return [by_id[i] for i in ids if i in by_id]
+
+
+class SqliteEmbeddings:
+    """Mixin of SqliteStateStore, ``ports.EmbeddingLibrary``: embeddings per model space and the face graph."""
 
     def faces_missing_embedding(self, space: str, limit: int) -> list[FaceRecord]:
         rows = self._read(

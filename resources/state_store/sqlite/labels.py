@@ -30,7 +30,8 @@ INSERT_EVENT = (
 
 
 class SqliteLabels:
-    """Mixin of SqliteStateStore. Persona events have an empty face id, as the old merge marker had."""
+    """Mixin of SqliteStateStore, ``ports.LabelLog`` and ``ports.PersonaDirectory`` (a rename or merge is an
+    event in the log). Persona events have an empty face id, as the old merge marker had."""
 
     # -- personas ----------------------------------------------------------------------------
     def _ensure_persona(self, name: str) -> Persona:

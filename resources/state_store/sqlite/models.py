@@ -9,7 +9,7 @@ from resources.state_store.records import ModelVersion, ServingEvent, ServingKin
 
 
 class SqliteModels:
-    """Mixin of SqliteStateStore."""
+    """Mixin of SqliteStateStore, ``ports.ModelRegistry``, and the serving log behind ``ports.ModelServing``."""
 
     def add_model_version(
         self, label_watermark: int, artifact_key: str, metrics: dict, note: str | None = None

@@ -18,7 +18,7 @@ CHANGED = (
 
 
 class SqlitePredictions:
-    """Mixin of SqliteStateStore."""
+    """Mixin of SqliteStateStore, ``ports.Predictions``."""
 
     def predictions(self) -> dict[str, Prediction]:
         rows = self._read(

@@ -8,14 +8,14 @@ from pydantic import PrivateAttr
 
 from resources.state_store.base import StateStore
 from resources.state_store.sqlite.connection import SqliteConnection
-from resources.state_store.sqlite.images import SqliteFaces, SqlitePhotos
+from resources.state_store.sqlite.images import SqliteEmbeddings, SqlitePhotos
 from resources.state_store.sqlite.labels import SqliteLabels
 from resources.state_store.sqlite.models import SqliteModels
 from resources.state_store.sqlite.predictions import SqlitePredictions
 
 
 class SqliteStateStore(
-    SqliteConnection, SqlitePhotos, SqliteFaces, SqliteLabels, SqlitePredictions, SqliteModels, StateStore
+    SqliteConnection, SqlitePhotos, SqliteEmbeddings, SqliteLabels, SqlitePredictions, SqliteModels, StateStore
 ):
     """``path`` is the database file; it and its folder are created on first use.
 
