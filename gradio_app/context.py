@@ -10,13 +10,14 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from gradio_app import actions, dagster_status
+from gradio_app import actions
 from gradio_app.actions import Snapshot
+from gradio_app.adapters import dagster_status
+from gradio_app.adapters.url_fetch import FetchPolicy
 from gradio_app.components import Tile, confidence_tone, thumbnail_src
 from gradio_app.formatting import chance
 from gradio_app.undo import UndoLog
 from gradio_app.uploads import UploadLimits
-from gradio_app.url_fetch import FetchPolicy
 from resources.artifact_store.base import ArtifactStore
 from resources.face_engine.base import FaceEngine
 from resources.image_source.base import ImageSource

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assets.core.learning.gate import is_failed_attempt, serving_note
-from gradio_app import actions, dagster_status
+from gradio_app import actions
+from gradio_app.adapters import dagster_status
 from gradio_app.context import AppContext
 from gradio_app.formatting import md, num, pct, table, when
 from gradio_app.history import figures_table, gate_short, pin_line, serving_words

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from gradio_app.url_fetch import FetchRefused, SafeFetcher
+from gradio_app.adapters.url_fetch import FetchRefused, SafeFetcher
 from resources.image_source.base import ImageSource
 
 FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}

@@ -8,9 +8,9 @@ import gradio as gr
 
 from gradio_app import actions
 from gradio_app.actions import ActionError
+from gradio_app.adapters.url_fetch import SafeFetcher
 from gradio_app.page import Tab, friendly
 from gradio_app.uploads import UploadResult, add_from_url, add_photos
-from gradio_app.url_fetch import SafeFetcher
 
 FOLLOW_S = 2.0  # how often the page asks what became of photos still waiting
 

@@ -9,7 +9,8 @@ from dagster import DagsterInstance
 from bench.harness import materialize_all
 from bench.sample_library import build_library
 from gradio_app import actions
-from gradio_app.views import AppContext, status_markdown
+from gradio_app.context import AppContext
+from gradio_app.status import status_markdown
 from resources.state_store.records import LabelEvent, LabelKind
 from tests.assets.test_training_failure import remove_labels_except
 from tests.conftest import PipelineHome

@@ -7,7 +7,8 @@ from dagster import DagsterEventType, DagsterInstance
 
 from bench.harness import materialize_all
 from gradio_app import actions
-from gradio_app.views import AppContext, status_markdown
+from gradio_app.context import AppContext
+from gradio_app.status import status_markdown
 from resources.state_store.records import LabelEvent, LabelKind
 
 

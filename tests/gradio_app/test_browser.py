@@ -36,7 +36,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def app_url(home, monkeypatch):
-    from gradio_app.views import AppContext, build_app, launch_kwargs
+    from gradio_app.app import build_app, launch_kwargs
+    from gradio_app.context import AppContext
 
     monkeypatch.setenv("FACELOOP_DAGSTER_URL", f"http://127.0.0.1:{free_port()}/graphql")  # nobody listens
     ctx = AppContext.from_resources(home.resources)

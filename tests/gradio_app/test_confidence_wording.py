@@ -6,10 +6,10 @@ import pytest
 
 from gradio_app import actions
 from gradio_app.actions import FoundFace, ReviewItem
+from gradio_app.context import AppContext
 from gradio_app.formatting import chance
 from gradio_app.tabs.review import question
 from gradio_app.tabs.similar import face_label
-from gradio_app.views import AppContext
 
 
 def test_the_chance_never_reads_as_certain_either_way():

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gradio_app.context import AppContext
 from gradio_app.formatting import md
 from gradio_app.status import held_out_change, history_table, status_markdown
-from gradio_app.views import AppContext
 from resources.state_store.records import ModelVersion
 
 

@@ -13,10 +13,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
-from gradio_app.context import MAX_TILES, AppContext
+from gradio_app.context import AppContext
 from gradio_app.page import Page, session
 from gradio_app.page import actor as request_actor
-from gradio_app.status import PREDICTIONS_POLL_S, header_html, page_status, prediction_update_key, status_markdown
+from gradio_app.status import PREDICTIONS_POLL_S, page_status, prediction_update_key, status_markdown
 from gradio_app.tabs.add_photos import AddPhotosTab
 from gradio_app.tabs.classifier import ClassifierTab
 from gradio_app.tabs.people import PeopleTab
@@ -25,8 +25,6 @@ from gradio_app.tabs.review import ReviewTab
 from gradio_app.tabs.similar import SimilarTab
 from gradio_app.tabs.unknown import UnknownTab
 from gradio_app.theme import APP_CSS, FONTS, KEYBOARD_JS, MONO_FONTS
-
-__all__ = ["MAX_TILES", "AppContext", "build_app", "header_html", "launch_kwargs", "status_markdown"]
 
 
 def build_app(ctx: AppContext) -> gr.Blocks:
