@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-
-from gradio_app import actions
+import time
+from collections.abc import Callable
 
 
 def when(timestamp: float | None) -> str:
@@ -13,7 +13,19 @@ def when(timestamp: float | None) -> str:
     if not timestamp:
         return "never"
     stamp = dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
-    return f"{stamp} ({actions.ago(timestamp)})"
+    return f"{stamp} ({ago(timestamp)})"
+
+
+def ago(timestamp: float | None, now: Callable[[], float] = time.time) -> str:
+    """'3 minutes ago' style, for people rather than logs."""
+    if not timestamp:
+        return "never"
+    seconds = max(0, int(now() - timestamp))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
 
 
 def pct(value) -> str:

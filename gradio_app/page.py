@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from gradio_app.actions import ActionError, Snapshot
+from gradio_app.classifier import PageStatus, page_status
 from gradio_app.context import AppContext
-from gradio_app.status import PageStatus, header_html, page_status
+from gradio_app.errors import ActionError
+from gradio_app.header import header_html
+from gradio_app.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from gradio_app.actions import ActionError
-from gradio_app.history import can_serve, version_choices, version_detail
+from gradio_app.classifier import can_serve, page_status, status_markdown, version_choices, version_detail
+from gradio_app.errors import ActionError
 from gradio_app.page import Tab, actor, friendly
-from gradio_app.status import page_status, status_markdown
 from resources.state_store.rules import PinRefused
 
 RELABEL_NOTE = "predictions follow as soon as Dagster has relabeled the faces (a few seconds)"

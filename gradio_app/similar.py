@@ -1,4 +1,5 @@
-"""Find similar: the faces in a new photo, named by the serving classifier, with their nearest labeled faces."""
+"""The Find similar tab's domain: the faces in a new photo, named by the serving classifier, with
+their nearest labeled faces. No Gradio in here."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradio_app.reading import ActionError
+from gradio_app.errors import ActionError
 from resources.artifact_store.base import ArtifactStore
 from resources.face_engine.base import FaceEngine
 from resources.state_store.base import StateStore
@@ -16,8 +17,6 @@ from resources.state_store.records import (
     ModelVersion,
     Prediction,
 )
-
-# -- find similar -----------------------------------------------------------------------------
 
 
 class ClassifierCache:
