@@ -14,7 +14,7 @@ RELABEL_NOTE = "predictions follow as soon as Dagster has relabeled the faces (a
 
 
 class ClassifierTab(Tab):
-    name, title = "status", "Classifier"
+    name, title = "classifier", "Classifier"
 
     def build(self) -> None:
         self.status_md = gr.Markdown(elem_id="status-md", elem_classes=["fl-status"])
@@ -33,7 +33,7 @@ class ClassifierTab(Tab):
         self.follow_outputs = [self.status_md]
         everything = [*self.outputs, *self.page.header_outputs]
         self.refresh_btn.click(self.open, [self.version_pick], everything)
-        self.tab.select(self.open, [self.version_pick], everything).then(lambda: "status", None, self.page.open_tab)
+        self.tab.select(self.open, [self.version_pick], everything).then(lambda: "classifier", None, self.page.open_tab)
         self.version_pick.input(self.show, [self.version_pick], [self.version_md, self.serve_btn])
         self.serve_btn.click(self.serve, [self.version_pick], everything)
         self.automatic_btn.click(self.automatic, [self.version_pick], everything)
