@@ -131,7 +131,11 @@ def keep_labels(store: StateStore, checks: Sequence[LabelToCheck], actor: str | 
 
 
 def fix_label(
-    store: StateStore, check: LabelToCheck | None, persona_id: int | None = None, name: str | None = None, actor=None
+    store: StateStore,
+    check: LabelToCheck | None,
+    persona_id: int | None = None,
+    name: str | None = None,
+    actor: str | None = None,
 ) -> tuple[str, list[int]]:
     """The label was wrong: the face becomes ``persona_id`` / ``name``, else what the model says."""
     if check is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from resources.state_store.records import (
     Prediction,
 )
 
+if TYPE_CHECKING:
+    from assets.core.learning.model import FaceClassifier
+
 
 class ClassifierCache:
     """The promoted classifier, loaded once per artifact: not fetched from the artifact store (a
@@ -28,7 +32,8 @@ class ClassifierCache:
         self._key: str | None = None
         self._classifier = None
 
-    def get(self, artifact_store: ArtifactStore, version: ModelVersion):
+    def get(self, artifact_store: ArtifactStore, version: ModelVersion) -> FaceClassifier:
+        """The classifier of ``version``, read from the artifact store only when it changed."""
         from assets.core.learning.model import FaceClassifier
 
         with self._lock:

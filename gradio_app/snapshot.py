@@ -32,6 +32,7 @@ class Snapshot:
         return resolve_persona(persona_id, self.personas)
 
     def name(self, persona_id: int | None) -> str:
+        """The name the person goes by now (a merged persona's target's); "unknown" for none."""
         persona = self.personas.get(self.resolve(persona_id)) if persona_id is not None else None
         return persona.name if persona else "unknown"
 
@@ -41,6 +42,7 @@ class Snapshot:
         return sorted(active, key=lambda p: p.name.lower())
 
     def label_of(self, face_id: str) -> int | None:
+        """The persona people labeled this face as, if any."""
         state = self.states.get(face_id)
         return state.persona_id if state else None
 
@@ -70,6 +72,7 @@ class Snapshot:
         return Prediction(face_id, persona, prediction.confidence, prediction.model_version, candidate)
 
     def open_predictions(self) -> dict[str, Prediction]:
+        """Every prediction as it stands now (see :meth:`open_prediction`), settled faces left out."""
         return {f: p for f in self.predictions if (p := self.open_prediction(f)) is not None}
 
 

@@ -249,7 +249,8 @@ class PeopleTab(Tab):
         self.page.labeling(self.delete_btn.click, do_delete, self.pick, outputs)
 
 
-def need_persona(persona_id) -> int:
+def need_persona(persona_id: int | float | None) -> int:
+    """The chosen person's id, or a refusal when nobody is chosen (the dropdown sends floats too)."""
     if persona_id is None:
         raise ActionError("choose a person first")
     return int(persona_id)
