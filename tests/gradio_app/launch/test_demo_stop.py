@@ -16,7 +16,7 @@ import pytest
 from bench.local_net import answers, free_port
 from gradio_app.launch.demo import STOP_S
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def descendants(pid: int) -> set[int]:
