@@ -53,11 +53,11 @@ $(TOOLS)/bin/checkov: tests/deploy/checkov-requirements.lock
 tools: $(TOOLS)/bin/checkov
 
 # The last line runs as make's own child (no shell in between), so Ctrl+C and a SIGTERM to make
-# both reach gradio_app.demo, which stops the app and `dagster dev` (webserver, daemon, code
-# servers) within 10 s and leaves nothing running (tests/gradio_app/test_demo_stop.py).
+# both reach gradio_app.launch.demo, which stops the app and `dagster dev` (webserver, daemon, code
+# servers) within 10 s and leaves nothing running (tests/gradio_app/launch/test_demo_stop.py).
 demo: weights library $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster asset materialize --select '*' -f definitions.py
-	$(BIN)/python -m gradio_app.demo --dagster-port $(DAGSTER_PORT) --app-port $(APP_PORT)
+	$(BIN)/python -m gradio_app.launch.demo --dagster-port $(DAGSTER_PORT) --app-port $(APP_PORT)
 
 lint: install
 	$(BIN)/ruff check .

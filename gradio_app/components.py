@@ -124,6 +124,7 @@ def selected_ids(value: dict | None) -> list[str]:
 
 
 def face_grid(elem_id: str, value: dict | None = None) -> gr.HTML:
+    """A face grid on the page (``elem_id`` is what tests and the keyboard script find it by)."""
     return gr.HTML(
         value=value or grid_value([]),
         html_template=GRID_TEMPLATE,
@@ -135,6 +136,7 @@ def face_grid(elem_id: str, value: dict | None = None) -> gr.HTML:
 
 
 def confidence_tone(confidence: float | None) -> str:
+    """The badge colour for a chance: red under 50%, amber under 80%, green above; grey for none."""
     if confidence is None:
         return "info"
     return "low" if confidence < 0.5 else "mid" if confidence < 0.8 else "high"

@@ -10,13 +10,14 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from gradio_app import actions, dagster_status
-from gradio_app.actions import Snapshot
+from gradio_app.adapters import dagster_status
+from gradio_app.adapters.url_fetch import FetchPolicy
 from gradio_app.components import Tile, confidence_tone, thumbnail_src
 from gradio_app.formatting import chance
+from gradio_app.similar import ClassifierCache
+from gradio_app.snapshot import FaceItem, Snapshot, face_records
 from gradio_app.undo import UndoLog
 from gradio_app.uploads import UploadLimits
-from gradio_app.url_fetch import FetchPolicy
 from resources.artifact_store.base import ArtifactStore
 from resources.face_engine.base import FaceEngine
 from resources.image_source.base import ImageSource
@@ -38,7 +39,7 @@ class AppContext:
     fetch_policy: FetchPolicy = field(default_factory=FetchPolicy.from_env)
     upload_limits: UploadLimits = field(default_factory=UploadLimits.from_env)
     dagster_graphql_url: str = field(default_factory=dagster_status.graphql_url)
-    classifier_cache: actions.ClassifierCache = field(default_factory=actions.ClassifierCache)
+    classifier_cache: ClassifierCache = field(default_factory=ClassifierCache)
     undo_log: UndoLog = field(default_factory=UndoLog)
     _image_keys: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -59,8 +60,8 @@ class AppContext:
                 self._image_keys.update({i.image_id: i.key for i in self.state_store.images()})
             return self._image_keys.get(image_id)
 
-    def tiles(self, snap: Snapshot, items: list[actions.FaceItem], show_name: bool = False) -> list[Tile]:
-        records = actions.face_records(self.state_store, [i.face_id for i in items])
+    def tiles(self, snap: Snapshot, items: list[FaceItem], show_name: bool = False) -> list[Tile]:
+        records = face_records(self.state_store, [i.face_id for i in items])
         tiles = []
         for item in items:
             record = records.get(item.face_id)
@@ -83,7 +84,7 @@ class AppContext:
         return tiles
 
     def thumbnail(self, face_id: str) -> Image.Image | None:
-        record = actions.face_records(self.state_store, [face_id]).get(face_id)
+        record = face_records(self.state_store, [face_id]).get(face_id)
         if record is None:
             return None
         try:
@@ -101,7 +102,7 @@ class AppContext:
 
     def photo_with_box(self, face_id: str, max_side: int = 720) -> Image.Image | None:
         """The whole photo, the face framed: people recognise faces far better in context."""
-        record = actions.face_records(self.state_store, [face_id]).get(face_id)
+        record = face_records(self.state_store, [face_id]).get(face_id)
         return self.photo_with_boxes(record.image_id, [(record.box, "")], max_side) if record else None
 
     def photo_with_boxes(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-
-from gradio_app import actions
+import time
+from collections.abc import Callable
 
 
 def when(timestamp: float | None) -> str:
@@ -13,10 +13,23 @@ def when(timestamp: float | None) -> str:
     if not timestamp:
         return "never"
     stamp = dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
-    return f"{stamp} ({actions.ago(timestamp)})"
+    return f"{stamp} ({ago(timestamp)})"
 
 
-def pct(value) -> str:
+def ago(timestamp: float | None, now: Callable[[], float] = time.time) -> str:
+    """'3 minutes ago' style, for people rather than logs."""
+    if not timestamp:
+        return "never"
+    seconds = max(0, int(now() - timestamp))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def pct(value: object) -> str:
+    """A share as a percentage with one decimal; "–" for a figure a version does not have."""
     return f"{value * 100:.1f}%" if isinstance(value, int | float) else "–"
 
 
@@ -38,7 +51,8 @@ def chance_words(value: float, unknown: bool) -> str:
     return "FaceLoop is fairly sure" if value >= 0.8 else "FaceLoop thinks so" if value >= 0.5 else "FaceLoop is unsure"
 
 
-def num(value) -> str:
+def num(value: object) -> str:
+    """A score (F1, AUC) to three decimals; "–" for a figure a version does not have."""
     return f"{value:.3f}" if isinstance(value, int | float) else "–"
 
 
@@ -48,14 +62,17 @@ def md(text: str) -> str:
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table (cells already escaped), the one way the app writes tables."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
 def faces(count: int) -> str:
+    """ "1 face", "3 faces": counts read as people say them."""
     return f"{count} face{'s' if count != 1 else ''}"
 
 
 def with_notice(text: str, notice: str) -> str:
+    """``text`` with what the last click did in bold under it, so the answer shows where the person looks."""
     return text + (f"\n\n**{notice}**" if notice else "")

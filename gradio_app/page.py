@@ -8,23 +8,27 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import gradio as gr
 
-from gradio_app.actions import ActionError, Snapshot
+from gradio_app.classifier import PageStatus, page_status
 from gradio_app.context import AppContext
-from gradio_app.status import PageStatus, header_html, page_status
+from gradio_app.errors import ActionError
+from gradio_app.header import header_html
+from gradio_app.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
 
 def actor(request: gr.Request | None) -> str | None:
+    """Who clicked (the login name), recorded with their label events; None when the app has no login."""
     return getattr(request, "username", None) or None
 
 
 def session(request: gr.Request | None) -> str:
+    """The page load a click came from: whose Undo steps it adds to."""
     return getattr(request, "session_hash", None) or ""
 
 
@@ -50,10 +54,11 @@ def friendly(handler: Callable | None = None, *, unchanged: Callable[..., dict] 
 
 
 def persona_choices(snap: Snapshot) -> list[tuple[str, int]]:
+    """Everyone shown, as (name, id) dropdown entries, by name."""
     return [(p.name, p.persona_id) for p in snap.active_personas()]
 
 
-def target(value) -> dict:
+def target(value: object) -> dict:
     """A dropdown value: an existing persona id, or a name typed by the person."""
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
         return {"persona_id": int(value)}
@@ -121,7 +126,8 @@ class Page:
 
         trigger(with_header, inputs, [*outputs, *self.header_outputs], **kwargs)
 
-    def record(self, request: gr.Request | None, description: str, seqs, log: str = "labels") -> None:
+    def record(self, request: gr.Request | None, description: str, seqs: Sequence[int], log: str = "labels") -> None:
+        """Put a click's events on this session's Undo list, under ``description`` (the Undo button's words)."""
         self.ctx.undo_log.record(session(request), description, list(seqs), log)
 
 

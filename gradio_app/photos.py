@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gradio_app.reading import Snapshot, face_caption
+from gradio_app.snapshot import Snapshot, face_caption
 from resources.state_store.base import StateStore
 from resources.state_store.records import ImageStatus
 

@@ -1,4 +1,5 @@
-"""New photos from the app: checked, then written into the image source for the sensor to ingest.
+"""The Add photos tab's domain: new photos checked, then written into the image source for the
+sensor to ingest, and what became of each once the pipeline saw it. No Gradio in here.
 
 The type is sniffed from the bytes by Pillow, never taken from the file name; the stored name
 gets the extension of the real format so the source lists it as a photo.
@@ -16,11 +17,15 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from gradio_app.url_fetch import FetchRefused, SafeFetcher
+from gradio_app.adapters.url_fetch import FetchRefused, SafeFetcher
+from gradio_app.snapshot import SET_ASIDE_CAPTIONS, Snapshot, face_caption
 from resources.image_source.base import ImageSource
+from resources.state_store.base import StateStore
+from resources.state_store.records import ImageStatus
 
 FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}
 UPLOAD_FOLDER = "uploads"
+WAITING = "…"  # how an outcome still on its way ends ("waiting for predictions…")
 
 
 @dataclass(frozen=True)
@@ -143,3 +148,47 @@ def add_from_url(
         key = source.add_photo(_stored_name(name, extension), item.data, folder=UPLOAD_FOLDER)
         results.append(UploadResult(item.url, key, f"added ({size[0]}x{size[1]} {extension.upper()})"))
     return results
+
+
+# -- what became of them ---------------------------------------------------------------------
+
+
+def photo_outcomes(store: StateStore, snap: Snapshot, keys: Sequence[str]) -> dict[str, str]:
+    """What became of photos added (by key): waiting, no face, could not read, or "N faces → who"."""
+    wanted = set(keys)
+    images = {image.key: image for image in store.images() if image.key in wanted}
+    unreadable = store.unreadable_photos()
+    found = {image.image_id for image in images.values() if image.status == ImageStatus.DONE}
+    faces_of: dict[str, list[str]] = {}
+    for face in store.faces():
+        if face.image_id in found:
+            faces_of.setdefault(face.image_id, []).append(face.face_id)
+    predicting = store.promoted_model() is not None  # else no prediction is on its way
+    outcomes = {}
+    for key in keys:
+        image = images.get(key)
+        if key in unreadable and image is None:
+            outcomes[key] = f"could not read: {unreadable[key] or 'unreadable'}"
+        elif image is None or image.status == ImageStatus.NEW:
+            outcomes[key] = f"waiting for the pipeline to find its faces{WAITING}"
+        elif image.status == ImageStatus.NO_FACE:
+            outcomes[key] = "no face found"
+        elif image.status == ImageStatus.ERROR:
+            outcomes[key] = f"could not read: {image.reason or 'unreadable'}"
+        else:
+            outcomes[key] = _faces_outcome(snap, sorted(faces_of.get(image.image_id, [])), predicting)
+    return outcomes
+
+
+def pending(snap: Snapshot, face_id: str) -> bool:
+    """Open, with no prediction yet: the next prediction run will say who it is."""
+    return not snap.settled(face_id) and face_id not in snap.predictions
+
+
+def _faces_outcome(snap: Snapshot, face_ids: list[str], predicting: bool = False) -> str:
+    count = len(face_ids)
+    found = f"{count} face{'s' if count != 1 else ''}"
+    if predicting and any(pending(snap, f) for f in face_ids):
+        return f"{found} found · waiting for predictions{WAITING}"
+    names = [name for f in face_ids if (name := face_caption(snap, f)) not in SET_ASIDE_CAPTIONS.values()]
+    return f"{found} → " + (", ".join(names) or "set aside")

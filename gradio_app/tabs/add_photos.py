@@ -6,11 +6,11 @@ from pathlib import Path
 
 import gradio as gr
 
-from gradio_app import actions
-from gradio_app.actions import ActionError
+from gradio_app.adapters.url_fetch import SafeFetcher
+from gradio_app.errors import ActionError
 from gradio_app.page import Tab, friendly
-from gradio_app.uploads import UploadResult, add_from_url, add_photos
-from gradio_app.url_fetch import SafeFetcher
+from gradio_app.snapshot import snapshot
+from gradio_app.uploads import WAITING, UploadResult, add_from_url, add_photos, photo_outcomes
 
 FOLLOW_S = 2.0  # how often the page asks what became of photos still waiting
 
@@ -85,8 +85,8 @@ class AddPhotosTab(Tab):
         """Each added photo's row, with what became of it: "2 faces → Ada, unknown" once ingested."""
         added = values[self.added] or []
         keys = [key for _, key, _ in added if key]
-        outcomes = actions.photo_outcomes(self.ctx.state_store, actions.snapshot(self.ctx.state_store), keys)
-        waiting = any(outcome.endswith(actions.WAITING) for outcome in outcomes.values())
+        outcomes = photo_outcomes(self.ctx.state_store, snapshot(self.ctx.state_store), keys)
+        waiting = any(outcome.endswith(WAITING) for outcome in outcomes.values())
         return {
             self.results: [[name, message + (f" · {outcomes[key]}" if key else "")] for name, key, message in added],
             self.follow: gr.update(active=waiting),

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import gradio as gr
 
-from gradio_app.actions import ActionError
-from gradio_app.history import can_serve, version_choices, version_detail
+from gradio_app.classifier import can_serve, page_status, status_markdown, version_choices, version_detail
+from gradio_app.errors import ActionError
 from gradio_app.page import Tab, actor, friendly
-from gradio_app.status import page_status, status_markdown
 from resources.state_store.rules import PinRefused
 
 RELABEL_NOTE = "predictions follow as soon as Dagster has relabeled the faces (a few seconds)"
 
 
 class ClassifierTab(Tab):
-    name, title = "status", "Classifier"
+    name, title = "classifier", "Classifier"
 
     def build(self) -> None:
         self.status_md = gr.Markdown(elem_id="status-md", elem_classes=["fl-status"])
@@ -34,7 +33,7 @@ class ClassifierTab(Tab):
         self.follow_outputs = [self.status_md]
         everything = [*self.outputs, *self.page.header_outputs]
         self.refresh_btn.click(self.open, [self.version_pick], everything)
-        self.tab.select(self.open, [self.version_pick], everything).then(lambda: "status", None, self.page.open_tab)
+        self.tab.select(self.open, [self.version_pick], everything).then(lambda: "classifier", None, self.page.open_tab)
         self.version_pick.input(self.show, [self.version_pick], [self.version_md, self.serve_btn])
         self.serve_btn.click(self.serve, [self.version_pick], everything)
         self.automatic_btn.click(self.automatic, [self.version_pick], everything)

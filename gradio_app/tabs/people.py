@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import gradio as gr
 
-from gradio_app import actions
+from gradio_app import labels
 from gradio_app.components import face_grid, grid_value, selected_ids
 from gradio_app.context import MAX_TILES
+from gradio_app.errors import ActionError
 from gradio_app.formatting import faces, md, with_notice
 from gradio_app.page import Tab, actor, friendly, keep_selection, mark_selected_js, persona_choices, target
+from gradio_app.people import (
+    create_persona,
+    delete_persona,
+    merge_personas,
+    persona_summaries,
+    predicted_faces,
+    rename_persona,
+)
+from gradio_app.snapshot import labeled_faces, snapshot
 
 
 class PeopleTab(Tab):
@@ -83,8 +93,8 @@ class PeopleTab(Tab):
         return view
 
     def view(self, persona_id, notice: str = "", search: str = "") -> dict:
-        snap = actions.snapshot(self.ctx.state_store)
-        summaries = actions.persona_summaries(snap)
+        snap = snapshot(self.ctx.state_store)
+        summaries = persona_summaries(snap)
         shown = [s for s in summaries if search.strip().lower() in s.name.lower()] if search else summaries
         choices = persona_choices(snap)
         ids = {s.persona_id for s in summaries}
@@ -105,7 +115,7 @@ class PeopleTab(Tab):
                 self.move_labeled_dd: gr.update(choices=choices),
             }
         name = snap.name(persona_id)
-        predicted, labeled = actions.predicted_faces(snap, persona_id), actions.labeled_faces(snap, persona_id)
+        predicted, labeled = predicted_faces(snap, persona_id), labeled_faces(snap, persona_id)
         others = gr.update(choices=[c for c in choices if c[1] != persona_id], value=None)
         title = f"### {md(name)}\n{len(labeled)} labeled by people · {len(predicted)} predicted"
         return view | {
@@ -135,8 +145,8 @@ class PeopleTab(Tab):
         store, outputs = self.ctx.state_store, self.outputs
 
         def pick_from_table(search: str, event: gr.SelectData):
-            snap = actions.snapshot(store)
-            shown = [s for s in actions.persona_summaries(snap) if search.strip().lower() in s.name.lower()]
+            snap = snapshot(store)
+            shown = [s for s in persona_summaries(snap) if search.strip().lower() in s.name.lower()]
             row = event.index[0] if isinstance(event.index, list | tuple) else event.index
             return self.view(shown[row].persona_id if 0 <= row < len(shown) else None, search=search)
 
@@ -179,25 +189,25 @@ class PeopleTab(Tab):
         return handler_to if to_someone else handler
 
     def _name(self, persona_id: int) -> str:
-        return actions.snapshot(self.ctx.state_store).name(persona_id)
+        return snapshot(self.ctx.state_store).name(persona_id)
 
     def _confirm(self, face_ids, persona_id, actor=None):
-        seqs = actions.confirm_faces(self.ctx.state_store, face_ids, persona_id, actor=actor)
+        seqs = labels.confirm_faces(self.ctx.state_store, face_ids, persona_id, actor=actor)
         n = len(face_ids)
         return f"✓ Confirmed {faces(n)}.", f"confirmed {faces(n)} as {self._name(persona_id)}", seqs
 
     def _reject(self, face_ids, persona_id, actor=None):
-        seqs = actions.reject_faces(self.ctx.state_store, face_ids, persona_id, actor=actor)
+        seqs = labels.reject_faces(self.ctx.state_store, face_ids, persona_id, actor=actor)
         n = len(face_ids)
         return f"✗ Marked {faces(n)} as not this person.", f"{faces(n)} not {self._name(persona_id)}", seqs
 
     def _remove(self, face_ids, persona_id, actor=None):
-        seqs = actions.remove_labels(self.ctx.state_store, face_ids, actor=actor)
+        seqs = labels.remove_labels(self.ctx.state_store, face_ids, actor=actor)
         n = len(face_ids)
         return f"Removed the label of {faces(n)}.", f"removed the label of {faces(n)}", seqs
 
     def _move(self, face_ids, persona_id, to, actor=None):
-        persona, seqs = actions.assign_faces(self.ctx.state_store, face_ids, actor=actor, **target(to))
+        persona, seqs = labels.assign_faces(self.ctx.state_store, face_ids, actor=actor, **target(to))
         n = len(face_ids)
         return f"Moved {faces(n)} to {md(persona.name)}.", f"moved {faces(n)} to {persona.name}", seqs
 
@@ -206,29 +216,29 @@ class PeopleTab(Tab):
 
         @friendly
         def do_create(name: str):
-            persona, new = actions.create_persona(store, name)
+            persona, new = create_persona(store, name)
             notice = f"Added {md(persona.name)}." if new else f"{md(persona.name)} already exists."
             return self.view(persona.persona_id, notice) | {self.new_name: ""}
 
         @friendly
         def do_rename(persona_id, name: str, request: gr.Request):
-            before = actions.snapshot(store).name(persona_id) if persona_id is not None else ""
-            persona, seqs = actions.rename_persona_logged(store, persona_id, name, actor=actor(request))
+            before = snapshot(store).name(persona_id) if persona_id is not None else ""
+            persona, seqs = rename_persona(store, persona_id, name, actor=actor(request))
             self.page.record(request, f"renamed {before} to {persona.name}", seqs)
             return self.view(persona.persona_id, f"Renamed to {md(persona.name)}.") | {self.rename_box: ""}
 
         @friendly
         def do_merge(persona_id, target_id, request: gr.Request):
-            source = actions.snapshot(store).name(persona_id) if persona_id is not None else ""
-            persona, seqs = actions.merge_personas_logged(store, persona_id, target_id, actor=actor(request))
+            source = snapshot(store).name(persona_id) if persona_id is not None else ""
+            persona, seqs = merge_personas(store, persona_id, target_id, actor=actor(request))
             self.page.record(request, f"merged {source} into {persona.name}", seqs)
             return self.view(persona.persona_id, f"Merged: every label now counts for {md(persona.name)}.")
 
         @friendly
         def do_delete(persona_id, request: gr.Request):
             persona_id = need_persona(persona_id)
-            name = actions.snapshot(store).name(persona_id)
-            seqs = actions.delete_persona(store, persona_id, actor=actor(request))
+            name = snapshot(store).name(persona_id)
+            seqs = delete_persona(store, persona_id, actor=actor(request))
             self.page.record(request, f"deleted {name}", seqs)
             return self.view(None, f"Deleted {md(name)}: {faces(len(seqs))} unlabeled. Undo brings them back.")
 
@@ -239,7 +249,8 @@ class PeopleTab(Tab):
         self.page.labeling(self.delete_btn.click, do_delete, self.pick, outputs)
 
 
-def need_persona(persona_id) -> int:
+def need_persona(persona_id: int | float | None) -> int:
+    """The chosen person's id, or a refusal when nobody is chosen (the dropdown sends floats too)."""
     if persona_id is None:
-        raise actions.ActionError("choose a person first")
+        raise ActionError("choose a person first")
     return int(persona_id)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import gradio as gr
 from PIL import Image, ImageDraw
 
-from gradio_app import actions
 from gradio_app.formatting import md
 from gradio_app.page import Tab, persona_choices
 from gradio_app.photos import SHOW, LibraryPhoto, library_photos, page_of
+from gradio_app.snapshot import Snapshot, snapshot
 
 PAGE_SIZE = 24  # photos a page: each is decoded (at a reduced scale) to show it
 THUMB_SIDE = 240
@@ -78,8 +78,8 @@ class PhotosTab(Tab):
             self.next_btn: gr.update(interactive=first + len(shown) < total),
         } | self._chosen(shown[0] if shown else None)
 
-    def _page(self, show: str, persona_id, page: int) -> tuple[actions.Snapshot, list[LibraryPhoto], int, int]:
-        snap = actions.snapshot(self.ctx.state_store)
+    def _page(self, show: str, persona_id, page: int) -> tuple[Snapshot, list[LibraryPhoto], int, int]:
+        snap = snapshot(self.ctx.state_store)
         persona_id = persona_id if persona_id in snap.personas else None
         photos = library_photos(self.ctx.state_store, snap, show or "all", persona_id)
         shown, page = page_of(photos, page, PAGE_SIZE)

@@ -7,11 +7,12 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from gradio_app import actions
-from gradio_app.actions import ActionError, FoundFace, Snapshot
 from gradio_app.components import Tile, face_grid, grid_value
+from gradio_app.errors import ActionError
 from gradio_app.formatting import chance, md
 from gradio_app.page import Tab, friendly
+from gradio_app.similar import FoundFace, find_similar
+from gradio_app.snapshot import FaceItem, Snapshot, snapshot
 
 
 class SimilarTab(Tab):
@@ -38,10 +39,10 @@ class SimilarTab(Tab):
         if not path:
             raise ActionError("drop a photo first")
         ctx = self.ctx
-        result = actions.find_similar(
+        result = find_similar(
             ctx.state_store, ctx.artifact_store, ctx.face_engine, Path(path).read_bytes(), cache=ctx.classifier_cache
         )
-        snap = actions.snapshot(ctx.state_store)
+        snap = snapshot(ctx.state_store)
         rgb = np.ascontiguousarray(result.image_bgr[:, :, ::-1])
         if not result.faces:
             return {
@@ -65,7 +66,7 @@ class SimilarTab(Tab):
         }
 
     def _neighbour_tiles(self, snap: Snapshot, face: FoundFace, prefix: str) -> list[Tile]:
-        near = [actions.FaceItem(n.face_id, n.persona_id) for n in face.neighbours]
+        near = [FaceItem(n.face_id, n.persona_id) for n in face.neighbours]
         return [
             Tile(
                 tile.face_id,

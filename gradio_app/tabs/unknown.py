@@ -6,12 +6,13 @@ from dataclasses import replace
 
 import gradio as gr
 
-from gradio_app import actions
-from gradio_app.actions import Snapshot
+from gradio_app import labels
 from gradio_app.components import face_grid, grid_value, selected_ids
 from gradio_app.context import MAX_TILES
 from gradio_app.formatting import chance, faces, md, with_notice
 from gradio_app.page import Tab, actor, friendly, keep_selection, mark_selected_js, persona_choices, target
+from gradio_app.snapshot import SET_ASIDE_CAPTIONS, FaceItem, Snapshot, snapshot
+from gradio_app.unknown import FaceCluster, unknown_clusters
 from resources.state_store.records import LabelKind
 
 
@@ -70,8 +71,8 @@ class UnknownTab(Tab):
         return view
 
     def view(self, index: int = 0, notice: str = "") -> dict:
-        snap = actions.snapshot(self.ctx.state_store)
-        clusters = actions.unknown_clusters(self.ctx.state_store, snap, self.ctx.space)
+        snap = snapshot(self.ctx.state_store)
+        clusters = unknown_clusters(self.ctx.state_store, snap, self.ctx.space)
         view = {self.name_dd: gr.update(choices=persona_choices(snap), value=None)} | self._set_aside(snap)
         if not clusters:
             return view | {
@@ -88,7 +89,7 @@ class UnknownTab(Tab):
             if (cover := self.ctx.thumbnail(c.face_ids[0])) is not None
         ]
         cluster = clusters[index]
-        items = [actions.FaceItem(f, None, None, _candidate(snap, f)) for f in cluster.face_ids]
+        items = [FaceItem(f, None, None, _candidate(snap, f)) for f in cluster.face_ids]
         tiles = self.ctx.tiles(snap, items[:MAX_TILES], show_name=False)
         guess = (
             f" It looks most like **{md(snap.name(cluster.candidate_persona_id))}** "
@@ -111,9 +112,9 @@ class UnknownTab(Tab):
     def _set_aside(self, snap: Snapshot) -> dict:
         excluded = snap.excluded()
         strangers = sum(1 for kind in excluded.values() if kind == LabelKind.STRANGER)
-        items = [actions.FaceItem(f, None) for f in excluded]
+        items = [FaceItem(f, None) for f in excluded]
         tiles = [
-            replace(tile, caption=actions.SET_ASIDE_CAPTIONS[excluded[tile.face_id]])
+            replace(tile, caption=SET_ASIDE_CAPTIONS[excluded[tile.face_id]])
             for tile in self.ctx.tiles(snap, items[:MAX_TILES])
         ]
         return {
@@ -130,7 +131,7 @@ class UnknownTab(Tab):
         def name_group(index, grid, name, request: gr.Request):
             face_ids = selected_ids(grid)
             chosen = target(name)
-            persona, seqs = actions.assign_faces(self.ctx.state_store, face_ids, actor=actor(request), **chosen)
+            persona, seqs = labels.assign_faces(self.ctx.state_store, face_ids, actor=actor(request), **chosen)
             self.page.record(request, f"named {faces(len(face_ids))} {persona.name}", seqs)
             return self.view(index, f"✓ Named {len(face_ids)} face(s) {md(persona.name)}.")
 
@@ -138,7 +139,7 @@ class UnknownTab(Tab):
             @friendly(unchanged=lambda index, *_: self.view(index))
             def handler(index, grid, request: gr.Request):
                 face_ids = selected_ids(grid)
-                seqs = actions.set_aside(self.ctx.state_store, face_ids, kind, actor=actor(request))
+                seqs = labels.set_aside(self.ctx.state_store, face_ids, kind, actor=actor(request))
                 self.page.record(request, f"{faces(len(face_ids))} {said}", seqs)
                 return self.view(index, f"Set aside {faces(len(face_ids))}: {said}.")
 
@@ -147,7 +148,7 @@ class UnknownTab(Tab):
         @friendly(unchanged=lambda index, *_: self.view(index))
         def restore(index, grid, request: gr.Request):
             face_ids = selected_ids(grid)
-            seqs = actions.restore_faces(self.ctx.state_store, face_ids, actor=actor(request))
+            seqs = labels.restore_faces(self.ctx.state_store, face_ids, actor=actor(request))
             self.page.record(request, f"restored {faces(len(face_ids))}", seqs)
             return self.view(index, f"Restored {faces(len(face_ids))}: they will be asked about again.")
 
@@ -175,7 +176,7 @@ def _candidate(snap: Snapshot, face_id: str) -> int | None:
     return prediction.candidate_persona_id if prediction else None
 
 
-def _best_chance(snap: Snapshot, cluster: actions.FaceCluster) -> float | None:
+def _best_chance(snap: Snapshot, cluster: FaceCluster) -> float | None:
     """The highest chance among the group's faces that the group's likeliest person is right."""
     chances = [
         p.confidence

@@ -8,8 +8,9 @@ from dagster import DagsterInstance
 
 from bench.harness import materialize_all
 from bench.sample_library import build_library
-from gradio_app import actions
-from gradio_app.views import AppContext, status_markdown
+from gradio_app.classifier import model_status, status_markdown
+from gradio_app.context import AppContext
+from gradio_app.snapshot import snapshot
 from resources.state_store.records import LabelEvent, LabelKind
 from tests.assets.test_training_failure import remove_labels_except
 from tests.conftest import PipelineHome
@@ -53,7 +54,7 @@ def test_one_label_per_person_serves_a_provisional_version_that_names_the_others
     page = status_markdown(
         AppContext.from_resources(one_label_each.resources, dagster_graphql_url="http://127.0.0.1:9/graphql")
     )
-    assert "Provisional" in page and actions.model_status(store).training_problem is None
+    assert "Provisional" in page and model_status(store).training_problem is None
 
 
 def test_a_second_label_each_makes_a_checked_version_replace_the_provisional_one(one_label_each, tmp_path):
@@ -152,7 +153,7 @@ def test_a_one_persona_model_never_predicts_a_rejected_face_as_that_person(one_l
     for _ in range(2):
         assert materialize_all(pipeline.resources, run_config=force()).success
         assert store.predictions()[named[0].face_id].persona_id is None
-        assert actions.snapshot(store).open_prediction(named[0].face_id).candidate_persona_id is None
+        assert snapshot(store).open_prediction(named[0].face_id).candidate_persona_id is None
 
 
 def force() -> dict:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dagster import DagsterEventType, DagsterInstance
 
 from bench.harness import materialize_all
-from gradio_app import actions
-from gradio_app.views import AppContext, status_markdown
+from gradio_app.classifier import model_status, status_markdown
+from gradio_app.context import AppContext
 from resources.state_store.records import LabelEvent, LabelKind
 
 
@@ -54,7 +54,7 @@ def test_training_with_no_labeled_person_keeps_the_served_model_and_says_why(lfw
     warnings = [r.user_message for r in instance.all_logs(result.run_id) if r.level >= 30]
     assert any("classifier not trained" in m and "at least 1 persona" in m for m in warnings)
 
-    status = actions.model_status(store)
+    status = model_status(store)
     assert status.promoted == served and "at least 1 persona" in status.training_problem
     page = app_status(pipeline)
     assert "Last training did not give a new classifier" in page and "at least 1 persona" in page
@@ -78,12 +78,12 @@ def test_a_version_without_held_out_faces_is_refused_with_its_reason(lfw10_pipel
     assert not evaluation.passed and "no held-out faces" in evaluation.description
     latest = store.latest_model()
     assert latest.artifact_key and latest.passed_gate is False and store.promoted_model() == served
-    status = actions.model_status(store)
+    status = model_status(store)
     assert status.training_problem.startswith(f"version {latest.version}: no held-out faces")
     assert "faces to measure accuracy on" in app_status(pipeline)  # Markdown-escaped text
 
 
 def test_no_training_problem_is_shown_while_the_newest_version_serves(lfw10_pipeline):
-    status = actions.model_status(lfw10_pipeline.store)
+    status = model_status(lfw10_pipeline.store)
     assert status.latest == status.promoted and status.training_problem is None
     assert "Last training did not give" not in app_status(lfw10_pipeline)

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from bench.local_net import free_port
-from gradio_app import actions
+from gradio_app.people import persona_summaries
+from gradio_app.review import review_queue
+from gradio_app.snapshot import snapshot
 from resources.state_store.records import LabelKind
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -36,7 +38,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def app_url(home, monkeypatch):
-    from gradio_app.views import AppContext, build_app, launch_kwargs
+    from gradio_app.app import build_app, launch_kwargs
+    from gradio_app.context import AppContext
 
     monkeypatch.setenv("FACELOOP_DAGSTER_URL", f"http://127.0.0.1:{free_port()}/graphql")  # nobody listens
     ctx = AppContext.from_resources(home.resources)
@@ -84,8 +87,8 @@ def app_events(store, since: int):
 def test_a_person_confirms_and_corrects_faces_in_the_browser(page, home):
     store = home.store
     start = store.label_watermark()
-    snap = actions.snapshot(store)
-    first_in_queue = actions.review_queue(snap, limit=1)[0]
+    snap = snapshot(store)
+    first_in_queue = review_queue(snap, limit=1)[0]
     shoot(page, "review")
 
     # Review card: the Y key answers "yes" for the face shown.
@@ -103,7 +106,7 @@ def test_a_person_confirms_and_corrects_faces_in_the_browser(page, home):
     # People: confirm one predicted face of the first person.
     page.get_by_role("tab", name="People").click()
     page.wait_for_selector("#predicted-grid .fl-ready .fl-tile")
-    persona = actions.persona_summaries(actions.snapshot(store))[0]
+    persona = persona_summaries(snapshot(store))[0]
     tile = page.locator("#predicted-grid .fl-tile").first
     confirmed = tile.get_attribute("data-id")
     tile.click()

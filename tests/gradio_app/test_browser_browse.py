@@ -11,9 +11,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from gradio_app import actions, label_checks
 from gradio_app.context import BOX_COLOUR, AppContext
 from gradio_app.photos import library_photos
+from gradio_app.review import labels_to_check
+from gradio_app.snapshot import face_caption, snapshot
 from resources.state_store.records import LabelKind, PhotoEntry
 from tests.gradio_app.test_browser import app_url, page, shoot  # noqa: F401  (fixtures)
 
@@ -33,10 +34,10 @@ def test_photos_filtered_by_person_and_a_photo_shown_with_its_faces_framed(page,
     store = home.store
     store.register_photo(PhotoEntry("uploads/broken.jpg", 10, 1.0), None, "not an image: truncated")
     blair = next(p.persona_id for p in store.personas() if p.name == "Tony_Blair")
-    expected = library_photos(store, actions.snapshot(store), "person", blair)
+    expected = library_photos(store, snapshot(store), "person", blair)
     page.click("#tab-photos-button")
     page.wait_for_selector("#photos-grid .thumbnail-lg img")
-    total = len(library_photos(store, actions.snapshot(store)))
+    total = len(library_photos(store, snapshot(store)))
     page.wait_for_selector(f"#photos-count :text('of {total} photos')")
 
     page.locator("#photos-person input").click()
@@ -62,7 +63,7 @@ def test_photos_filtered_by_person_and_a_photo_shown_with_its_faces_framed(page,
 
 def test_check_these_labels_keeps_and_fixes_a_label_and_undo_takes_it_back(page, home):
     store = home.store
-    checks = label_checks.labels_to_check(store, actions.snapshot(store))
+    checks = labels_to_check(store, snapshot(store))
     first = checks[0]
     page.locator("#review-mode label:has-text('Check these labels')").click()
     page.wait_for_selector("#check-question :text('Is this really')")
@@ -71,12 +72,12 @@ def test_check_these_labels_keeps_and_fixes_a_label_and_undo_takes_it_back(page,
     shoot(page, "check-labels")
 
     # Keep: a CHECK event of the label as it is; it is not asked about again.
-    name = actions.snapshot(store).name(first.persona_id)
+    name = snapshot(store).name(first.persona_id)
     page.click("#check-keep")
     page.wait_for_selector(f"#check-question :text('Kept: {name}')")
     event = [e for e in store.label_events() if e.source == "app"][-1]
     assert (event.face_id, event.kind, event.persona_id) == (first.face_id, LabelKind.CHECK, first.persona_id)
-    assert first not in label_checks.labels_to_check(store, actions.snapshot(store))
+    assert first not in labels_to_check(store, snapshot(store))
     page.wait_for_selector("#undo-btn:text('kept the label')")
 
     # Undo survives a reload (it is kept per browser): the label is back on the card.
@@ -85,17 +86,17 @@ def test_check_these_labels_keeps_and_fixes_a_label_and_undo_takes_it_back(page,
     page.locator("#review-mode label:has-text('Check these labels')").click()
     page.click("#undo-btn")
     page.wait_for_selector(".toast-body :text('Undone: kept the label')")
-    assert label_checks.labels_to_check(store, actions.snapshot(store))[0] == first
+    assert labels_to_check(store, snapshot(store))[0] == first
     page.wait_for_selector(f"#check-question :text('{len(checks)} label(s) to check')")
 
     # Fix: the face now is who the model says; Undo gives it its label back.
     page.click("#check-fix")
     page.wait_for_selector("#check-question :text('Fixed: now')")
-    assert actions.snapshot(store).label_of(first.face_id) == first.model_says
+    assert snapshot(store).label_of(first.face_id) == first.model_says
     shoot(page, "check-labels-fixed")
     page.click("#undo-btn")
     page.wait_for_selector(".toast-body :text('Undone: fixed a label')")
-    assert actions.snapshot(store).label_of(first.face_id) == first.persona_id
+    assert snapshot(store).label_of(first.face_id) == first.persona_id
     page.wait_for_selector("#check-question :text('Is this really')")
     assert page.errors == []
 
@@ -136,7 +137,7 @@ def test_each_upload_row_follows_its_photo_to_its_faces_or_no_face(page, home, t
     assert "waiting" not in text
     uploaded = next(i for i in home.store.images() if i.key.startswith("uploads/mirrored"))
     (face,) = [f for f in home.store.faces() if f.image_id == uploaded.image_id]
-    snap = actions.snapshot(home.store)
-    assert f"1 face → {actions.face_caption(snap, face.face_id)}" in text
+    snap = snapshot(home.store)
+    assert f"1 face → {face_caption(snap, face.face_id)}" in text
     shoot(page, "upload-followed")
     assert page.errors == []

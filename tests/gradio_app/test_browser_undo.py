@@ -4,7 +4,8 @@ an action back (merge, delete), and the log only grows. Screenshots go to test-a
 
 from __future__ import annotations
 
-from gradio_app import actions
+from gradio_app.review import review_queue
+from gradio_app.snapshot import labeled_faces, snapshot
 from resources.state_store.records import LabelKind
 from tests.gradio_app.test_browser import app_url, page, shoot  # noqa: F401  (fixtures)
 
@@ -39,7 +40,7 @@ def test_an_empty_save_warns_and_leaves_the_face_on_screen(page, home):
 def test_a_merge_and_a_delete_are_undone_in_the_browser(page, home):
     store = home.store
     blair, powell = persona_named(store, "Tony_Blair"), persona_named(store, "Colin_Powell")
-    blair_faces = {i.face_id for i in actions.labeled_faces(actions.snapshot(store), blair)}
+    blair_faces = {i.face_id for i in labeled_faces(snapshot(store), blair)}
     page.get_by_role("tab", name="People").click()
     page.wait_for_selector("#predicted-grid .fl-ready .fl-tile")
 
@@ -57,8 +58,8 @@ def test_a_merge_and_a_delete_are_undone_in_the_browser(page, home):
     page.click("#undo-btn")
     page.wait_for_selector(".toast-body :text('Undone')")
     page.wait_for_function("() => document.querySelector('#persona-table').innerText.includes('Tony_Blair')")
-    snap = actions.snapshot(store)
-    assert {i.face_id for i in actions.labeled_faces(snap, blair)} == blair_faces
+    snap = snapshot(store)
+    assert {i.face_id for i in labeled_faces(snap, blair)} == blair_faces
     assert snap.resolve(blair) == blair and snap.resolve(powell) == powell
     assert [e.kind for e in store.persona_events()][-2:] == [LabelKind.MERGE, LabelKind.UNMERGE]
     shoot(page, "merge-undone")
@@ -68,12 +69,12 @@ def test_a_merge_and_a_delete_are_undone_in_the_browser(page, home):
     page.click("#delete-btn")
     page.wait_for_selector("#persona-title :text('Deleted Tony')")
     assert "Tony_Blair" not in page.locator("#persona-table").inner_text()
-    assert actions.labeled_faces(actions.snapshot(store), blair) == []
+    assert labeled_faces(snapshot(store), blair) == []
     shoot(page, "deleted")
     page.locator("body").click(position={"x": 5, "y": 5})
     page.keyboard.press("Control+z")
     page.wait_for_function("() => document.querySelector('#persona-table').innerText.includes('Tony_Blair')")
-    assert {i.face_id for i in actions.labeled_faces(actions.snapshot(store), blair)} == blair_faces
+    assert {i.face_id for i in labeled_faces(snapshot(store), blair)} == blair_faces
     removed = [e for e in store.label_events() if e.kind == LabelKind.REMOVE and e.face_id in blair_faces]
     assert len(removed) == len(blair_faces)  # the log kept the delete; undo appended the labels again
     shoot(page, "delete-undone")
@@ -84,19 +85,19 @@ def test_a_stranger_is_not_asked_again_even_after_three_retrains(page, home):
     from tests.gradio_app.test_browser import retrain_and_relabel
 
     store = home.store
-    shown = actions.review_queue(actions.snapshot(store), limit=1)[0].face_id
+    shown = review_queue(snapshot(store), limit=1)[0].face_id
     page.click("#review-stranger")
     page.wait_for_selector("#review-progress :text('1 answered')")
     (event,) = [e for e in store.label_events() if e.source == "app"]
     assert (event.face_id, event.kind, event.persona_id) == (shown, LabelKind.STRANGER, None)
-    assert shown not in {i.face_id for i in actions.review_queue(actions.snapshot(store), limit=0)}
+    assert shown not in {i.face_id for i in review_queue(snapshot(store), limit=0)}
 
     for _ in range(3):  # what the label sensor's runs do after the verdict
         retrain_and_relabel(home)
         assert shown not in store.predictions()  # dropped from the predictions, not re-guessed
     page.reload()
     page.wait_for_selector("#review-question h2")
-    assert shown not in {i.face_id for i in actions.review_queue(actions.snapshot(store), limit=0)}
+    assert shown not in {i.face_id for i in review_queue(snapshot(store), limit=0)}
 
     # Listed with the set-aside faces, and restored from there.
     page.get_by_role("tab", name="Unknown faces").click()
@@ -109,13 +110,13 @@ def test_a_stranger_is_not_asked_again_even_after_three_retrains(page, home):
     tile.click()
     page.click("#restore-btn")
     page.wait_for_selector("#cluster-title :text('Restored 1 face')")
-    assert not actions.snapshot(store).settled(shown)
+    assert not snapshot(store).settled(shown)
     assert page.errors == []
 
 
 def test_skips_outlive_a_reload_and_back_brings_the_last_face_again(page, home):
     store = home.store
-    queue = [i.face_id for i in actions.review_queue(actions.snapshot(store), limit=0)]
+    queue = [i.face_id for i in review_queue(snapshot(store), limit=0)]
     page.locator("body").click(position={"x": 5, "y": 5})
     page.keyboard.press("s")
     page.wait_for_selector(f"#review-progress :text('{len(queue) - 1} face(s) to review')")
@@ -125,11 +126,11 @@ def test_skips_outlive_a_reload_and_back_brings_the_last_face_again(page, home):
 
     page.click("#review-yes")  # answer the second face, then go back to it: the answer is undone
     page.wait_for_selector("#review-progress :text('1 answered')")
-    assert actions.snapshot(store).settled(queue[1])
+    assert snapshot(store).settled(queue[1])
     page.click("#review-back")
     page.wait_for_selector("#review-progress :text('0 answered')")
-    assert not actions.snapshot(store).settled(queue[1])
-    assert queue[1] in {i.face_id for i in actions.review_queue(actions.snapshot(store), limit=0)}
+    assert not snapshot(store).settled(queue[1])
+    assert queue[1] in {i.face_id for i in review_queue(snapshot(store), limit=0)}
     shoot(page, "review-back")
     assert page.errors == []
 

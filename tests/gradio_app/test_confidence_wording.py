@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from gradio_app import actions
-from gradio_app.actions import FoundFace, ReviewItem
+from gradio_app.context import AppContext
 from gradio_app.formatting import chance
-from gradio_app.tabs.review import question
+from gradio_app.people import predicted_faces
+from gradio_app.review import ReviewItem, review_queue
+from gradio_app.similar import FoundFace
+from gradio_app.snapshot import snapshot
+from gradio_app.tabs.review.tab import question
 from gradio_app.tabs.similar import face_label
-from gradio_app.views import AppContext
 
 
 def test_the_chance_never_reads_as_certain_either_way():
@@ -32,17 +34,17 @@ def test_a_known_face_is_worded_by_its_chance(value, words):
 
 def test_review_people_and_find_similar_show_the_same_number_for_a_face(home):
     store = home.store
-    snap = actions.snapshot(store)
+    snap = snapshot(store)
     ctx = AppContext.from_resources(home.resources, dagster_graphql_url="http://127.0.0.1:9/graphql")
     predictions = snap.open_predictions()
     unknown = [p for p in predictions.values() if p.persona_id is None]
     assert unknown and all(p.confidence < 0.5 for p in unknown)  # "unknown" is never shown above 50%
-    item = actions.review_queue(snap, limit=1)[0]
+    item = review_queue(snap, limit=1)[0]
     persona = predictions[item.face_id].persona_id or predictions[item.face_id].candidate_persona_id
     shown = chance(predictions[item.face_id].confidence)
     assert f"**{shown}**" in question(item, snap.name(persona))
     named = next(p for p in predictions.values() if p.persona_id is not None)
-    [tile] = [t for t in ctx.tiles(snap, actions.predicted_faces(snap, named.persona_id)) if t.face_id == named.face_id]
+    [tile] = [t for t in ctx.tiles(snap, predicted_faces(snap, named.persona_id)) if t.face_id == named.face_id]
     assert tile.badge == chance(named.confidence)
     found = FoundFace((0, 0, 1, 1), named.persona_id, named.confidence, named.persona_id)
     assert face_label(snap, 1, found).endswith(f"({chance(named.confidence)})")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gradio_app.classifier import held_out_change, history_table, status_markdown
+from gradio_app.context import AppContext
 from gradio_app.formatting import md
-from gradio_app.status import held_out_change, history_table, status_markdown
-from gradio_app.views import AppContext
 from resources.state_store.records import ModelVersion
 
 
@@ -23,7 +23,7 @@ def test_the_classifier_tab_lists_every_version_with_its_gate_and_serving_state(
 
 
 def test_a_pin_shows_in_the_history_the_status_and_the_version_detail(home):
-    from gradio_app.history import can_serve, version_detail
+    from gradio_app.classifier import can_serve, version_detail
 
     store = home.store
     [first] = store.model_versions()

@@ -4,39 +4,42 @@ from __future__ import annotations
 
 import pytest
 
-from gradio_app import actions
-from gradio_app.actions import ActionError
+from gradio_app.errors import ActionError
+from gradio_app.labels import restore_faces, set_aside
+from gradio_app.review import review_queue
+from gradio_app.snapshot import snapshot
+from gradio_app.unknown import unknown_face_ids
 from resources.state_store.records import LabelKind
 
 
 @pytest.mark.parametrize("kind", [LabelKind.STRANGER, LabelKind.NOT_FACE])
 def test_a_face_set_aside_leaves_review_and_unknown_groups_and_is_listed(store, kind):
-    snap = actions.snapshot(store)
-    asked = actions.review_queue(snap, limit=0)[0]
-    unknown = actions.unknown_face_ids(snap, [f for f, p in store.predictions().items() if p.persona_id is None])[0]
+    snap = snapshot(store)
+    asked = review_queue(snap, limit=0)[0]
+    unknown = unknown_face_ids(snap, [f for f, p in store.predictions().items() if p.persona_id is None])[0]
 
-    actions.set_aside(store, [asked.face_id, unknown], kind)
+    set_aside(store, [asked.face_id, unknown], kind)
 
-    snap = actions.snapshot(store)
-    assert asked.face_id not in {i.face_id for i in actions.review_queue(snap, limit=0)}
-    assert actions.unknown_face_ids(snap, [unknown]) == []
+    snap = snapshot(store)
+    assert asked.face_id not in {i.face_id for i in review_queue(snap, limit=0)}
+    assert unknown_face_ids(snap, [unknown]) == []
     assert snap.open_prediction(asked.face_id) is None
     assert snap.excluded() == {asked.face_id: kind, unknown: kind}
     assert [e.kind for e in store.label_events() if e.source == "app"] == [kind, kind]
 
 
 def test_a_restored_face_is_asked_about_again(store):
-    asked = actions.review_queue(actions.snapshot(store), limit=1)[0]
-    actions.set_aside(store, [asked.face_id], LabelKind.STRANGER)
-    actions.restore_faces(store, [asked.face_id])
-    snap = actions.snapshot(store)
+    asked = review_queue(snapshot(store), limit=1)[0]
+    set_aside(store, [asked.face_id], LabelKind.STRANGER)
+    restore_faces(store, [asked.face_id])
+    snap = snapshot(store)
     assert snap.excluded() == {}
-    assert asked.face_id in {i.face_id for i in actions.review_queue(snap, limit=0)}
+    assert asked.face_id in {i.face_id for i in review_queue(snap, limit=0)}
 
 
 def test_setting_aside_needs_a_verdict_and_a_face(store):
     face = next(iter(store.predictions()))
     with pytest.raises(ActionError, match="not a stranger"):
-        actions.set_aside(store, [face], LabelKind.ASSIGN)
+        set_aside(store, [face], LabelKind.ASSIGN)
     with pytest.raises(ActionError, match="select at least one face"):
-        actions.set_aside(store, [], LabelKind.STRANGER)
+        set_aside(store, [], LabelKind.STRANGER)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from gradio_app.adapters.url_fetch import FetchPolicy, FetchRefused, SafeFetcher
 from gradio_app.uploads import add_from_url
-from gradio_app.url_fetch import FetchPolicy, FetchRefused, SafeFetcher
 from resources.image_source.local import LocalFolderImageSource
-from tests.gradio_app.test_url_fetch import PUBLIC_IP, Server, fake_dns, routed_to
+from tests.gradio_app.adapters.test_url_fetch import PUBLIC_IP, Server, fake_dns, routed_to
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
-"""The labeling app: the page (header, Undo, timers) around one module per tab (``tabs/``).
+"""The whole page: the header with its Undo button and the timers, around one view module per tab
+(``tabs/``); ``build_app`` assembles it, ``launch_kwargs`` says how to serve it.
 
-Handlers only translate between widgets and actions (ids, names, pictures, messages) and answer
-with ``{component: value}`` dicts; what a click *means* lives in ``actions``/``uploads`` where it
-is unit-tested.
+Handlers only translate between widgets and the logic modules (ids, names, pictures, messages)
+and answer with ``{component: value}`` dicts; what a click *means* lives in the logic module of
+its tab (``review``, ``people``, ...), where it is unit-tested without a browser.
 """
 
 from __future__ import annotations
@@ -13,23 +14,23 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
-from gradio_app.context import MAX_TILES, AppContext
+from gradio_app.classifier import page_status, status_markdown
+from gradio_app.context import AppContext
+from gradio_app.header import PREDICTIONS_POLL_S, prediction_update_key
 from gradio_app.page import Page, session
 from gradio_app.page import actor as request_actor
-from gradio_app.status import PREDICTIONS_POLL_S, header_html, page_status, prediction_update_key, status_markdown
 from gradio_app.tabs.add_photos import AddPhotosTab
 from gradio_app.tabs.classifier import ClassifierTab
 from gradio_app.tabs.people import PeopleTab
 from gradio_app.tabs.photos import PhotosTab
-from gradio_app.tabs.review import ReviewTab
+from gradio_app.tabs.review.tab import ReviewTab
 from gradio_app.tabs.similar import SimilarTab
 from gradio_app.tabs.unknown import UnknownTab
 from gradio_app.theme import APP_CSS, FONTS, KEYBOARD_JS, MONO_FONTS
 
-__all__ = ["MAX_TILES", "AppContext", "build_app", "header_html", "launch_kwargs", "status_markdown"]
-
 
 def build_app(ctx: AppContext) -> gr.Blocks:
+    """The page on ``ctx``'s stores: made once per process, served to every browser."""
     with gr.Blocks(title="FaceLoop", analytics_enabled=False) as demo:
         with gr.Row(equal_height=False, elem_classes=["fl-top"]):
             header = gr.HTML(elem_id="fl-header")

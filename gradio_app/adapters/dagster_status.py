@@ -29,6 +29,7 @@ query FaceLoopActiveRuns($filter: RunsFilter) {
 
 
 def graphql_url() -> str:
+    """Where Dagster answers (FACELOOP_DAGSTER_URL; ``make demo`` sets it to the port it started)."""
     return os.environ.get("FACELOOP_DAGSTER_URL", DEFAULT_GRAPHQL_URL)
 
 
@@ -50,6 +51,7 @@ class RetrainStatus:
     error: str | None = None
 
     def summary(self) -> str:
+        """The retrain status in a few words, for the header's chip."""
         if not self.reachable:
             return "Dagster not reachable"
         if self.running:

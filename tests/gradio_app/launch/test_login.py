@@ -16,8 +16,9 @@ import urllib.request
 import pytest
 
 from bench.local_net import free_port
-from gradio_app.__main__ import auth_from_env
-from gradio_app.views import AppContext, build_app, launch_kwargs
+from gradio_app.app import build_app, launch_kwargs
+from gradio_app.context import AppContext
+from gradio_app.launch.server import auth_from_env
 
 
 def test_login_is_on_only_with_both_user_and_password(monkeypatch):

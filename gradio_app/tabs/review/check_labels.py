@@ -8,11 +8,11 @@ from dataclasses import asdict
 
 import gradio as gr
 
-from gradio_app import actions, label_checks
-from gradio_app.actions import ActionError
+from gradio_app.errors import ActionError
 from gradio_app.formatting import md, pct, with_notice
-from gradio_app.label_checks import LabelToCheck
 from gradio_app.page import Page, actor, friendly, persona_choices, target
+from gradio_app.review import LabelToCheck, fix_label, keep_labels, labels_to_check
+from gradio_app.snapshot import snapshot
 
 NOTHING_TO_CHECK = (
     "## No label to check right now\nThe model agrees with every label people gave, or each one it "
@@ -20,7 +20,7 @@ NOTHING_TO_CHECK = (
 )
 
 
-class LabelCheckMode:
+class CheckLabelsMode:
     """Built inside the Review tab, hidden until the person switches to it."""
 
     def __init__(self, page: Page):
@@ -54,8 +54,8 @@ class LabelCheckMode:
     def view(self, notice: str = "") -> dict:
         """The most doubtful open label on the card, the rest listed below it."""
         store = self.ctx.state_store
-        snap = actions.snapshot(store)
-        checks = label_checks.labels_to_check(store, snap)
+        snap = snapshot(store)
+        checks = labels_to_check(store, snap)
         rows = [[snap.name(c.persona_id), snap.name(c.model_says), pct(c.agreement)] for c in checks]
         view = {
             self.other: gr.update(choices=persona_choices(snap), value=None),
@@ -92,13 +92,13 @@ class LabelCheckMode:
         @friendly
         def keep(state, request: gr.Request):
             check = _check(state)
-            seqs = label_checks.keep_labels(store, [check], actor=actor(request))
-            name = actions.snapshot(store).name(check.persona_id)
+            seqs = keep_labels(store, [check], actor=actor(request))
+            name = snapshot(store).name(check.persona_id)
             self.page.record(request, f"kept the label {name}", seqs)
             return self.view(f"Kept: {md(name)}.")
 
         def fix_with(chosen: dict, request: gr.Request, state) -> dict:
-            name, seqs = label_checks.fix_label(store, _check(state), actor=actor(request), **chosen)
+            name, seqs = fix_label(store, _check(state), actor=actor(request), **chosen)
             self.page.record(request, f"fixed a label to {name}", seqs)
             return self.view(f"Fixed: now {md(name)}.")
 

@@ -1,4 +1,4 @@
-"""`make demo`'s servers (python -m gradio_app.demo: dagster dev + the app) stop on Ctrl+C or
+"""`make demo`'s servers (python -m gradio_app.launch.demo: dagster dev + the app) stop on Ctrl+C or
 SIGTERM within 10 s and leave no process behind: webserver, daemon, code servers, app."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from bench.local_net import answers, free_port
-from gradio_app.demo import STOP_S
+from gradio_app.launch.demo import STOP_S
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def descendants(pid: int) -> set[int]:
@@ -61,7 +61,15 @@ def test_ctrl_c_or_sigterm_stops_the_app_and_dagster_leaving_nothing_running(tmp
     }
     dagster_port, app_port = free_port(), free_port()
     demo = subprocess.Popen(
-        [sys.executable, "-m", "gradio_app.demo", "--dagster-port", str(dagster_port), "--app-port", str(app_port)],
+        [
+            sys.executable,
+            "-m",
+            "gradio_app.launch.demo",
+            "--dagster-port",
+            str(dagster_port),
+            "--app-port",
+            str(app_port),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

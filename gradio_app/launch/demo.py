@@ -1,6 +1,6 @@
 """``make demo``'s last step: ``dagster dev`` and the labeling app, started and stopped together.
 
-    python -m gradio_app.demo --dagster-port 3000 --app-port 7860
+    python -m gradio_app.launch.demo --dagster-port 3000 --app-port 7860
 
 Ctrl+C or SIGTERM stops both within ``STOP_S``: each is asked to shut down (``dagster dev`` takes
 its webserver, daemon and code servers down with it), and whatever is still alive after the grace
@@ -21,7 +21,7 @@ from pathlib import Path
 
 STOP_S = 10.0  # the promise: everything is gone this long after Ctrl+C / SIGTERM
 GRACE_S = 7.0  # asked nicely for this long, then killed
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository: where workspace.yaml is
 
 
 class Stop(Exception):

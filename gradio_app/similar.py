@@ -1,13 +1,15 @@
-"""Find similar: the faces in a new photo, named by the serving classifier, with their nearest labeled faces."""
+"""The Find similar tab's domain: the faces in a new photo, named by the serving classifier, with
+their nearest labeled faces. No Gradio in here."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gradio_app.reading import ActionError
+from gradio_app.errors import ActionError
 from resources.artifact_store.base import ArtifactStore
 from resources.face_engine.base import FaceEngine
 from resources.state_store.base import StateStore
@@ -17,7 +19,8 @@ from resources.state_store.records import (
     Prediction,
 )
 
-# -- find similar -----------------------------------------------------------------------------
+if TYPE_CHECKING:
+    from assets.core.learning.model import FaceClassifier
 
 
 class ClassifierCache:
@@ -29,7 +32,8 @@ class ClassifierCache:
         self._key: str | None = None
         self._classifier = None
 
-    def get(self, artifact_store: ArtifactStore, version: ModelVersion):
+    def get(self, artifact_store: ArtifactStore, version: ModelVersion) -> FaceClassifier:
+        """The classifier of ``version``, read from the artifact store only when it changed."""
         from assets.core.learning.model import FaceClassifier
 
         with self._lock:

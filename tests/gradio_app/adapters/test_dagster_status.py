@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.local_net import free_port
-from gradio_app.dagster_status import retrain_status, ui_url
+from gradio_app.adapters.dagster_status import retrain_status, ui_url
 
 TINY_DEFS = """
 from dagster import Definitions, job, op

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gradio_app.__main__ import parse_args
+from gradio_app.launch.server import parse_args
 
 
 def test_gradio_server_name_and_port_are_honoured_as_in_any_gradio_app(monkeypatch):

@@ -6,12 +6,14 @@ from dataclasses import asdict
 
 import gradio as gr
 
-from gradio_app import actions
-from gradio_app.actions import ActionError, ReviewItem
+from gradio_app import labels
 from gradio_app.components import face_grid, grid_value
+from gradio_app.errors import ActionError
 from gradio_app.formatting import chance, chance_words, md
 from gradio_app.page import Tab, actor, friendly, persona_choices, session, target
-from gradio_app.tabs.label_check import LabelCheckMode
+from gradio_app.review import ReviewItem, answer_review, review_queue
+from gradio_app.snapshot import labeled_faces, snapshot
+from gradio_app.tabs.review.check_labels import CheckLabelsMode
 from resources.state_store.records import LabelKind
 
 SET_ASIDE = {LabelKind.STRANGER.value: "a stranger", LabelKind.NOT_FACE.value: "not a face"}
@@ -43,7 +45,7 @@ class ReviewTab(Tab):
         self.buttons = [self.yes_btn, self.no_btn, self.skip_btn, self.stranger_btn, self.not_face_btn]
         self.outputs += [self.progress, *self.buttons]
         self.outputs += [self.skips, self.back_btn]
-        self.check = LabelCheckMode(self.page)
+        self.check = CheckLabelsMode(self.page)
         self.outputs += [*self.check.outputs, self.ask_row, self.check.row]
         self.refresh_inputs = [self.state, self.skips, self.mode]
         # No follow_outputs: the card stays put when predictions change (it is the question being answered).
@@ -90,8 +92,8 @@ class ReviewTab(Tab):
 
     def show(self, state: dict, first: str | None = None) -> dict:
         """The first face of the queue (skips left out; ``first`` before all) as the question on the card."""
-        snap = actions.snapshot(self.ctx.state_store)
-        queue = actions.review_queue(snap, limit=0, skip=state["skipped"])
+        snap = snapshot(self.ctx.state_store)
+        queue = review_queue(snap, limit=0, skip=state["skipped"])
         queue.sort(key=lambda item: item.face_id != first)  # stable: the rest keep their order
         progress = f"**{len(queue)}** face(s) to review · {state['done']} answered in this session"
         view = {
@@ -114,7 +116,7 @@ class ReviewTab(Tab):
             )
         item = queue[0]
         name = snap.name(item.persona_id)
-        examples = self.ctx.tiles(snap, actions.labeled_faces(snap, item.persona_id)[:6])
+        examples = self.ctx.tiles(snap, labeled_faces(snap, item.persona_id)[:6])
         return (
             view
             | {button: gr.update(interactive=True) for button in self.buttons}
@@ -139,11 +141,11 @@ class ReviewTab(Tab):
         if kind == "other":
             chosen = target(other)
             other = chosen.get("persona_id", chosen.get("name"))
-        snap, store = actions.snapshot(self.ctx.state_store), self.ctx.state_store
+        snap, store = snapshot(self.ctx.state_store), self.ctx.state_store
         if kind in SET_ASIDE:
-            outcome, seqs = SET_ASIDE[kind], actions.set_aside(store, [item.face_id], LabelKind(kind), actor(request))
+            outcome, seqs = SET_ASIDE[kind], labels.set_aside(store, [item.face_id], LabelKind(kind), actor(request))
         else:
-            outcome, seqs = actions.record_answer(store, item, kind, other, actor=actor(request))
+            outcome, seqs = answer_review(store, item, kind, other, actor=actor(request))
         said = {"yes": f"yes, {snap.name(item.persona_id)}", "no": f"not {snap.name(item.persona_id)}"}
         self.page.record(request, f"“{said.get(outcome, outcome)}”", seqs)
         if kind == "other":

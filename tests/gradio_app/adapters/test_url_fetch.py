@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PIL import Image
 
+from gradio_app.adapters.url_fetch import FetchPolicy, FetchRefused, SafeFetcher, public_address_problem
 from gradio_app.uploads import UploadLimits, add_from_url
-from gradio_app.url_fetch import FetchPolicy, FetchRefused, SafeFetcher, public_address_problem
 from resources.image_source.local import LocalFolderImageSource
 
 PUBLIC_IP = "93.184.216.34"  # a public address the connector hook routes to the local server
