@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.bad_input_fixtures import build_bad_input_library, ingest_bad_inputs, judge
-from bench.harness import local_resources_at, materialize_all
-from bench.sample_library import DEFAULT_DATASET
+from tests.support.bad_input_library import build_bad_input_library, ingest_bad_inputs, judge
+from tests.support.pipeline import local_resources_at, materialize_all
+from tests.support.sample_library import DEFAULT_DATASET
 
 
 def _good_only(root: Path, dataset: Path) -> dict:

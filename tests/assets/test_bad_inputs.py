@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from assets.core.ingest.decode import PhotoError, decode_photo
-from bench.bad_input_fixtures import CHANGING_KEY, DONE, ERROR, NO_FACE, UNREADABLE, ingest_bad_inputs, png_bomb
-from bench.harness import materialize_all
 from resources.image_source.errors import SourceError
 from resources.image_source.local import LocalFolderImageSource
 from resources.state_store.records import ImageStatus
+from tests.support.bad_input_library import CHANGING_KEY, DONE, ERROR, NO_FACE, UNREADABLE, ingest_bad_inputs, png_bomb
+from tests.support.pipeline import materialize_all
 
 REQUIRED_CASES = {
     "zero_bytes",

@@ -6,13 +6,12 @@ from __future__ import annotations
 import pytest
 from dagster import DagsterInstance
 
-from bench.harness import materialize_all
-from bench.sample_library import build_library
 from gradio_app import actions
 from gradio_app.views import AppContext, status_markdown
 from resources.state_store.records import LabelEvent, LabelKind
 from tests.assets.test_training_failure import remove_labels_except
-from tests.conftest import PipelineHome
+from tests.support.pipeline import PipelineHome, materialize_all
+from tests.support.sample_library import build_library
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dagster import AssetKey
 
-from bench.harness import materialize_all
 from resources.state_store.records import ImageStatus, LabelEvent, LabelKind
+from tests.support.pipeline import materialize_all
 
 
 def main_face_predictions(pipeline) -> dict[str, str | None]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dagster import DagsterEventType, DagsterInstance
 
-from bench.harness import materialize_all
 from gradio_app import actions
 from gradio_app.views import AppContext, status_markdown
 from resources.state_store.records import LabelEvent, LabelKind
+from tests.support.pipeline import materialize_all
 
 
 def remove_labels_except(store, keep: dict[int, int]) -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.local_net import free_port
 from gradio_app import actions
 from resources.state_store.records import LabelKind
+from tests.support.local_net import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -15,9 +15,9 @@ import urllib.request
 
 import pytest
 
-from bench.local_net import free_port
 from gradio_app.__main__ import auth_from_env
 from gradio_app.views import AppContext, build_app, launch_kwargs
+from tests.support.local_net import free_port
 
 
 def test_login_is_on_only_with_both_user_and_password(monkeypatch):

@@ -17,8 +17,8 @@ from azure.cosmos.exceptions import CosmosHttpResponseError
 
 from resources.state_store.cosmos import CosmosStateStore
 from resources.state_store.records import LabelEvent, LabelKind, PhotoEntry
-from tests.resources.cosmos_server import LOCAL_KEY
-from tests.resources.fault_proxy import FaultPlan, fault_proxy
+from tests.support.cosmos_server import LOCAL_KEY
+from tests.support.fault_proxy import FaultPlan, fault_proxy
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
