@@ -9,7 +9,7 @@ from dagster import DagsterInstance
 from gradio_app import actions
 from gradio_app.views import AppContext, status_markdown
 from resources.state_store.records import LabelEvent, LabelKind
-from tests.assets.test_training_failure import remove_labels_except
+from tests.support.labels import remove_labels_except
 from tests.support.pipeline import PipelineHome, materialize_all
 from tests.support.sample_library import build_library
 

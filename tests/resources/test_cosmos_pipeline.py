@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from resources.state_store.records import ImageStatus
-from tests.assets.test_pipeline_lfw10 import main_face_predictions
-from tests.support.pipeline import PipelineHome, local_resources_at, materialize_all
+from tests.support.pipeline import PipelineHome, local_resources_at, main_face_predictions, materialize_all
 from tests.support.sample_library import build_library
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")

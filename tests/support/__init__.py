@@ -10,7 +10,8 @@ Servers and doubles (real protocols on loopback ports):
     local_net           free loopback ports, "does this URL answer"
 
 Running the product:
-    pipeline            local resources for a home, the whole graph in one run, PipelineHome
+    pipeline            local resources for a home, the whole graph in one run, PipelineHome,
+                        the predicted name of each unlabeled photo
     chunked_ingest      the fanned-out ingest as a multiprocess job, and its chunk-step timings
     daemon              a real ``dagster-daemon`` over a FaceLoop home
     k8s_specs           the Kubernetes Job specs dagster-k8s would submit, built offline
@@ -20,6 +21,8 @@ Data:
     synthetic           synthetic embeddings and a store filled with them, for sizes beyond lfw10
     bad_input_library   broken, odd and good photos made from lfw10, with what ingest must make of each
     label_model         an in-memory model of the labeling rules for the property tests
+    labels              label edits through the store API (take a library down to K labels)
+    threads             one callable on several threads at once (the stores' races)
 
 Rules (tests/test_import_boundaries.py): nothing here imports ``bench``; benchmarks import this.
 """

@@ -64,3 +64,21 @@ class PipelineHome:
         """A copy of this home (state, artifacts, library) to change without touching the original."""
         shutil.copytree(self.root, target)
         return PipelineHome(target, target / "library", self.keys)
+
+
+def main_face_predictions(pipeline: PipelineHome) -> dict[str, str | None]:
+    """Photo key -> predicted persona name of its largest face, for unlabeled photos.
+
+    What the lfw10 accuracy checks compare with the folder names, on any state store backend.
+    """
+    store = pipeline.store
+    names = {p.persona_id: p.name for p in store.personas(include_merged=True)}
+    predictions = store.predictions()
+    faces = {(f.image_id, f.index): f for f in store.faces()}
+    out = {}
+    for image in store.images():
+        if image.key in pipeline.keys["unlabeled"]:
+            face = faces.get((image.image_id, 0))
+            prediction = predictions.get(face.face_id) if face else None
+            out[image.key] = names.get(prediction.persona_id) if prediction else None
+    return out
