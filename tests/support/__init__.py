@@ -8,6 +8,7 @@ Servers and doubles (real protocols on loopback ports):
     fault_proxy         an HTTPS proxy in front of it that injects 429/503/dropped connections
     azure_files_double  an in-memory Azure Files REST double for the real SDK
     local_net           free loopback ports, "does this URL answer"
+    photo_site          a public photo site on 127.0.0.1 with DNS and routing hooks, for URL fetching
 
 Running the product:
     pipeline            local resources for a home, the whole graph in one run, PipelineHome,
