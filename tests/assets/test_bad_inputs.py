@@ -1,6 +1,6 @@
 """Every bad photo gets its own reason and the batch goes on; the good photos beside them are fully processed.
 
-The library is generated from lfw10 by bench/bad_input_fixtures.py (the benchmark judges the same
+The library is generated from lfw10 by tests/support/bad_input_library.py (the benchmark judges the same
 cases). Tests run as root here, so ``chmod 000`` alone proves nothing: the permission case drops
 privileges in a forked child; in the single run, unreadable files are a named pipe, a dangling
 link and a link leading outside the library.

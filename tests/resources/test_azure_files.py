@@ -1,6 +1,6 @@
 """The Azure File Share adapters, through the real azure-storage-file-share SDK.
 
-By default they talk to tests/resources/azure_files_double.py (a protocol test double: Azure Files
+By default they talk to tests/support/azure_files_double.py (a protocol test double: Azure Files
 has no emulator). To run the same tests against a real storage account:
 
     FACELOOP_TEST_AZURE_FILES_CONNECTION_STRING='DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...' \\

@@ -1,7 +1,7 @@
 """Cosmos DB faults on the wire: throttling, unavailability and dropped connections.
 
 The real azure-cosmos SDK talks to the local Cosmos DB protocol server through a fault-injecting
-HTTPS proxy (tests/resources/fault_proxy.py). test_state_store_contract.py checks ``_retry`` with
+HTTPS proxy (tests/support/fault_proxy.py). test_state_store_contract.py checks ``_retry`` with
 a raising callable; these tests put the faults into real HTTP exchanges, so the SDK's own retry
 policies and the store's back-off are exercised together, headers included.
 """
