@@ -25,7 +25,7 @@ weights: install
 
 library: install
 	@if [ -z "$$(ls -A $(FACELOOP_HOME)/library 2>/dev/null)" ]; then \
-		$(BIN)/python -m bench.sample_library --target $(FACELOOP_HOME)/library; \
+		$(BIN)/python -m tests.support.sample_library --target $(FACELOOP_HOME)/library; \
 	else echo "library $(FACELOOP_HOME)/library already has photos"; fi
 
 $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
@@ -37,7 +37,7 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
 browser:
 	@test -x /usr/bin/chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 
-# The real PostgreSQL server for Dagster's storage in the tests (tests/postgres_server.py starts a
+# The real PostgreSQL server for Dagster's storage in the tests (tests/support/postgres_server.py starts a
 # throwaway cluster with it): Debian's package, like the browser.
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends postgresql)

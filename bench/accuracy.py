@@ -34,9 +34,9 @@ import time
 from pathlib import Path
 
 from bench.reliability import pooled_reliability, reliability, reliability_lines
-from bench.sample_library import DEFAULT_DATASET, build_library
 from resources.state_store.base import StateStore
 from resources.state_store.records import LabelEvent, LabelKind
+from tests.support.sample_library import DEFAULT_DATASET, build_library
 
 
 def score(store: StateStore, keys: dict[str, list[str]], unknown_people: tuple[str, ...] = ()) -> dict:
@@ -99,7 +99,7 @@ def score(store: StateStore, keys: dict[str, list[str]], unknown_people: tuple[s
 
 
 def evaluate(images: Path, labels_per_person: int, unknown: tuple[str, ...] = ()) -> dict:
-    from bench.harness import local_resources_at, materialize_all
+    from tests.support.pipeline import local_resources_at, materialize_all
 
     with tempfile.TemporaryDirectory(prefix="faceloop-accuracy-") as tmp:
         home, library = Path(tmp) / "home", Path(tmp) / "library"
@@ -127,8 +127,8 @@ def retrain_without(images: Path, labels_per_person: int, choices, strangers: in
 
     from assets.classifier import face_classifier
     from assets.predictions import predicted_labels
-    from bench.harness import local_resources_at, materialize_all
     from definitions import CHECKS
+    from tests.support.pipeline import local_resources_at, materialize_all
 
     with tempfile.TemporaryDirectory(prefix="faceloop-sweep-") as tmp:
         home, library = Path(tmp) / "home", Path(tmp) / "library"
@@ -225,7 +225,7 @@ def sweep_one_person(images: Path, labels_per_person: int) -> dict:
 def wrong_labels(images: Path, labels_per_person: int, count: int) -> dict:
     """``count`` of the sidecar labels name the wrong person: where do they land in the version's
     leave-one-out ranking of suspicious labels?"""
-    from bench.harness import local_resources_at, materialize_all
+    from tests.support.pipeline import local_resources_at, materialize_all
 
     with tempfile.TemporaryDirectory(prefix="faceloop-wrong-labels-") as tmp:
         home, library = Path(tmp) / "home", Path(tmp) / "library"

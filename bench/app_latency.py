@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.daemon import ROOT, running_daemon, wait_for
 from bench.label_latency import alive, instance_at, wait_until_idle
-from bench.local_net import answers, free_port
-from bench.sample_library import DEFAULT_DATASET, build_library
+from tests.support.daemon import ROOT, running_daemon, wait_for
+from tests.support.local_net import answers, free_port
+from tests.support.sample_library import DEFAULT_DATASET, build_library
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -73,7 +73,7 @@ def pick_predicted_face(page) -> str:
 def measure(labels: int) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from bench.harness import local_resources_at, materialize_all
+    from tests.support.pipeline import local_resources_at, materialize_all
 
     with tempfile.TemporaryDirectory(prefix="faceloop-app-latency-", ignore_cleanup_errors=True) as tmp:
         root = Path(tmp)

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.bad_inputs --json
 
-Generates the fixture library of bench/bad_input_fixtures.py from lfw10, ingests it with every
+Generates the fixture library of tests/support/bad_input_library.py from lfw10, ingests it with every
 asset in one run, and judges each photo against its case. Side by side, the baseline ingests only
 the good photos of the same library: the good photos must come out the same (faces, labels,
 predictions) with the bad ones beside them.
@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.bad_input_fixtures import build_bad_input_library, ingest_bad_inputs, judge
-from bench.harness import local_resources_at, materialize_all
-from bench.sample_library import DEFAULT_DATASET
+from tests.support.bad_input_library import build_bad_input_library, ingest_bad_inputs, judge
+from tests.support.pipeline import local_resources_at, materialize_all
+from tests.support.sample_library import DEFAULT_DATASET
 
 
 def _good_only(root: Path, dataset: Path) -> dict:

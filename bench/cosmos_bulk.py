@@ -19,7 +19,7 @@ import warnings
 
 from resources.state_store.cosmos import CosmosStateStore, bucket_of
 from resources.state_store.records import Prediction
-from tests.resources.cosmos_server import LOCAL_KEY, cosmos_server
+from tests.support.cosmos_server import LOCAL_KEY, cosmos_server
 
 
 def sample_predictions(n: int) -> list[Prediction]:

@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.sample_library import DEFAULT_DATASET, photos_of
-from bench.synthetic import SPACE, synthetic_embeddings
 from resources.state_store.records import FaceRecord, ImageStatus, PhotoEntry
+from tests.support.sample_library import DEFAULT_DATASET, photos_of
+from tests.support.synthetic import SPACE, synthetic_embeddings
 
 
 def distinct_copy(source: bytes, serial: int) -> bytes:
@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--images", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    from bench.harness import local_resources_at
+    from tests.support.pipeline import local_resources_at
 
     photos = photos_of(args.images)
     new_photos = photos[-args.new :]

@@ -39,7 +39,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench.sample_library import DEFAULT_DATASET, photos_of
+from tests.support.sample_library import DEFAULT_DATASET, photos_of
 
 # Megapixels of the --mixed set, cycled over its 60 photos: mostly 1-2 MP (median 1.5), some
 # phone-camera sizes up to 14 MP, as a family collection mixes scans, messengers and cameras.
@@ -123,7 +123,7 @@ def run_ours(photos: list[Path], root: Path, workers: int) -> dict:
 
     from assets.ingest.chunks import ingest_faces
     from assets.ingest.photos import raw_images
-    from bench.harness import local_resources_at
+    from tests.support.pipeline import local_resources_at
 
     library = root / "library"
     library.mkdir(parents=True)

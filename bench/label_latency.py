@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
-from bench.daemon import ROOT, running_daemon, wait_for
-from bench.synthetic import SPACE, fill_store
 from resources.state_store.records import LabelEvent, LabelKind
 from sensors.in_flight import IN_FLIGHT
+from tests.support.daemon import ROOT, running_daemon, wait_for
+from tests.support.synthetic import SPACE, fill_store
 
 TIMEOUT_S = 300
 # main as it landed before the 100k work. The code before the first latency work (17f7472) no
@@ -94,7 +94,7 @@ def run_phases(instance: DagsterInstance, run_id: str, written_at: float, seen_a
 def build_library(home: Path, faces: int, people: int) -> dict:
     """Synthetic faces with their neighbour lists stored, and the first classifier trained."""
     from assets.core.learning.graph import l2_normalize, nearest_neighbours
-    from bench.harness import local_resources_at, materialize_all
+    from tests.support.pipeline import local_resources_at, materialize_all
 
     resources = local_resources_at(home / "home", home / "library")
     store = resources["state_store"]

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.sample_library import people_folders, photos_of
+from tests.support.sample_library import people_folders, photos_of
 
 
 def build_composites(source: Path, target: Path, labels_per_person: int) -> dict[str, tuple[str, str]]:
@@ -109,7 +109,7 @@ def evaluate_multi_face(images: Path, labels_per_person: int) -> dict:
     import tempfile
     import time
 
-    from bench.harness import local_resources_at, materialize_all
+    from tests.support.pipeline import local_resources_at, materialize_all
 
     with tempfile.TemporaryDirectory(prefix="faceloop-multi-face-") as tmp:
         home, library = Path(tmp) / "home", Path(tmp) / "library"

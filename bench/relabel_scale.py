@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.synthetic import SPACE
+from tests.support.synthetic import SPACE
 
 K = 5
 FACES_PER_PERSON = 200
@@ -42,7 +42,7 @@ LABELED_PEOPLE = 50
 
 def build(home: Path, faces: int, seed: int = 0) -> tuple[np.ndarray, list[str]]:
     from assets.core.learning.graph import l2_normalize, nearest_neighbours
-    from bench.harness import local_resources_at
+    from tests.support.pipeline import local_resources_at
 
     rng = np.random.default_rng(seed)
     people = max(2, faces // FACES_PER_PERSON)
@@ -89,8 +89,8 @@ def build(home: Path, faces: int, seed: int = 0) -> tuple[np.ndarray, list[str]]
 
 
 def label(home: Path, person: np.ndarray, face_ids: list[str], per_person: int, skip: int = 0) -> None:
-    from bench.harness import local_resources_at
     from resources.state_store.records import LabelEvent, LabelKind
+    from tests.support.pipeline import local_resources_at
 
     store = local_resources_at(home, home / "library")["state_store"]
     bounds = np.searchsorted(person, np.arange(LABELED_PEOPLE + 1))
@@ -106,8 +106,8 @@ def run_assets(home: Path, names: list[str]) -> dict:
     """Materialize ``names``; returns the metadata of the last one's materialization."""
     from dagster import DagsterInstance, materialize
 
-    from bench.harness import local_resources_at
     from definitions import ASSETS, CHECKS
+    from tests.support.pipeline import local_resources_at
 
     selected = [a for a in ASSETS if any(key.to_user_string() in names for key in a.keys)]
     checks = CHECKS if "face_classifier" in names else []
@@ -148,7 +148,7 @@ def peak_rss_mb() -> float:
 
 
 def child(home: Path, names: list[str]) -> None:
-    from bench.harness import local_resources_at
+    from tests.support.pipeline import local_resources_at
 
     started = time.monotonic()
     metadata = run_assets(home, names)
@@ -184,7 +184,7 @@ def main() -> None:
         again = timed_run(home, ["predicted_labels"])
         label(home, person, face_ids, per_person=1, skip=4)  # more labels: what retrain_job does
         retrain = timed_run(home, ["face_classifier", "predicted_labels"])
-        from bench.harness import local_resources_at
+        from tests.support.pipeline import local_resources_at
 
         store = local_resources_at(home, home / "library")["state_store"]
         predictions = store._read("SELECT COUNT(*), SUM(persona_id IS NULL) FROM predictions")[0]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench.sample_library import DEFAULT_DATASET, build_library
+from tests.support.sample_library import DEFAULT_DATASET, build_library
 
 
 @pytest.fixture(scope="session")
@@ -22,8 +21,8 @@ def lfw10() -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
-    """A real PostgreSQL server for the session (tests/postgres_server.py); its empty database's URL."""
-    from postgres_server import postgres_server
+    """A real PostgreSQL server for the session (tests/support/postgres_server.py); its empty database's URL."""
+    from tests.support.postgres_server import postgres_server
 
     with postgres_server() as url:
         yield url
@@ -37,30 +36,11 @@ def weights_home(tmp_path_factory) -> Path:
     return home
 
 
-class PipelineHome:
-    """A FaceLoop home with its library, resources and the keys build_library returned."""
-
-    def __init__(self, root: Path, library: Path, keys: dict[str, list[str]]):
-        from bench.harness import local_resources_at
-
-        self.root, self.library, self.keys = root, library, keys
-        self.home = root / "home"
-        self.resources = local_resources_at(self.home, library)
-
-    @property
-    def store(self):
-        return self.resources["state_store"]
-
-    def fork(self, target: Path) -> PipelineHome:
-        """A copy of this home (state, artifacts, library) to change without touching the original."""
-        shutil.copytree(self.root, target)
-        return PipelineHome(target, target / "library", self.keys)
-
-
 @pytest.fixture(scope="session")
 def lfw10_pipeline(lfw10, weights_home, tmp_path_factory):
     """lfw10 with 3 sidecar labels per person, every asset materialized once."""
-    from bench.harness import materialize_all
+    # Imported here, not at the top: collecting tests must not load Dagster and the asset graph.
+    from tests.support.pipeline import PipelineHome, materialize_all
 
     root = tmp_path_factory.mktemp("lfw10-pipeline")
     keys = build_library(lfw10, root / "library", labels_per_person=3)

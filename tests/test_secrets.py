@@ -21,11 +21,11 @@ import pytest
 from dagster import DagsterInstance, EnvVar
 from dagster._serdes import serialize_value
 
-from bench.harness import local_resources_at, materialize_all
-from bench.sample_library import build_library, people_folders, photos_of
 from resources.face_engine.weights import provision_weights
 from resources.state_store.cosmos import CosmosStateStore
-from tests.resources.cosmos_server import cosmos_server
+from tests.support.cosmos_server import cosmos_server
+from tests.support.pipeline import local_resources_at, materialize_all
+from tests.support.sample_library import build_library, people_folders, photos_of
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 

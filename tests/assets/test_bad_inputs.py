@@ -1,6 +1,6 @@
 """Every bad photo gets its own reason and the batch goes on; the good photos beside them are fully processed.
 
-The library is generated from lfw10 by bench/bad_input_fixtures.py (the benchmark judges the same
+The library is generated from lfw10 by tests/support/bad_input_library.py (the benchmark judges the same
 cases). Tests run as root here, so ``chmod 000`` alone proves nothing: the permission case drops
 privileges in a forked child; in the single run, unreadable files are a named pipe, a dangling
 link and a link leading outside the library.
@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from assets.core.ingest.decode import PhotoError, decode_photo
-from bench.bad_input_fixtures import CHANGING_KEY, DONE, ERROR, NO_FACE, UNREADABLE, ingest_bad_inputs, png_bomb
-from bench.harness import materialize_all
 from resources.image_source.errors import SourceError
 from resources.image_source.local import LocalFolderImageSource
 from resources.state_store.records import ImageStatus
+from tests.support.bad_input_library import CHANGING_KEY, DONE, ERROR, NO_FACE, UNREADABLE, ingest_bad_inputs, png_bomb
+from tests.support.pipeline import materialize_all
 
 REQUIRED_CASES = {
     "zero_bytes",

@@ -6,14 +6,13 @@ from __future__ import annotations
 import pytest
 from dagster import DagsterInstance
 
-from bench.harness import materialize_all
-from bench.sample_library import build_library
 from gradio_app.classifier import model_status, status_markdown
 from gradio_app.context import AppContext
 from gradio_app.snapshot import snapshot
 from resources.state_store.records import LabelEvent, LabelKind
-from tests.assets.test_training_failure import remove_labels_except
-from tests.conftest import PipelineHome
+from tests.support.labels import remove_labels_except
+from tests.support.pipeline import PipelineHome, materialize_all
+from tests.support.sample_library import build_library
 
 
 @pytest.fixture(scope="module")

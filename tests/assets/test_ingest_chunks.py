@@ -12,10 +12,10 @@ from dagster import DagsterEventType, DagsterInstance, materialize
 from assets.core.ingest.chunking import split
 from assets.ingest.chunks import DEFAULT_PHOTOS_PER_CHUNK, ingest_faces
 from assets.ingest.photos import raw_images
-from bench.harness import local_resources_at
-from bench.sample_library import build_library, people_folders, photos_of
 from resources.state_store.records import LabelKind
 from resources.state_store.sqlite.store import SqliteStateStore
+from tests.support.pipeline import local_resources_at
+from tests.support.sample_library import build_library, people_folders, photos_of
 
 PEOPLE, PHOTOS_EACH = 6, 2  # 12 photos, 6 with an import label: modest for a shared 2-core machine
 
@@ -148,9 +148,9 @@ def test_fanned_out_ingest_runs_chunks_as_parallel_processes_with_dagster_on_pos
 ):
     import psycopg2
     import yaml
-    from postgres_server import dagster_storage
 
-    from bench.chunked_ingest import chunk_windows, max_parallel, run_chunked
+    from tests.support.chunked_ingest import chunk_windows, max_parallel, run_chunked
+    from tests.support.postgres_server import dagster_storage
 
     dagster_home = tmp_path / "dagster"
     dagster_home.mkdir()

@@ -1,6 +1,6 @@
 """kill -9 in the middle of ingest, then rerun: no duplicate images or faces, nothing missing.
 
-The run is a real separate process (the product's assets through bench.harness) on a real SQLite
+The run is a real separate process (the product's assets through tests.support.pipeline) on a real SQLite
 file; it is killed with SIGKILL once some photos are done and others are not, as a crashed pod or
 an OOM kill would end it. The rerun must finish the work: every photo once, whole, embedded,
 and labeled or predicted, with the work done before the kill kept as it was.
@@ -18,16 +18,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench.harness import local_resources_at, materialize_all
-from bench.sample_library import build_library
 from resources.face_engine.weights import provision_weights
 from resources.state_store.records import ImageStatus
+from tests.support.pipeline import local_resources_at, materialize_all
+from tests.support.sample_library import build_library
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = """
 import sys
 from pathlib import Path
-from bench.harness import local_resources_at, materialize_all
+from tests.support.pipeline import local_resources_at, materialize_all
 result = materialize_all(local_resources_at(Path(sys.argv[1]), Path(sys.argv[2])))
 sys.exit(0 if result.success else 1)
 """

@@ -17,8 +17,8 @@ from dagster import DagsterInstance, materialize
 from assets.core.ingest.pool import PARALLEL_FROM_PHOTOS, close_shared_pools
 from assets.ingest.chunks import ingest_faces
 from assets.ingest.photos import raw_images
-from bench.harness import local_resources_at
-from bench.sample_library import photos_of
+from tests.support.pipeline import local_resources_at
+from tests.support.sample_library import photos_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,7 +71,7 @@ from pathlib import Path
 from dagster import DagsterInstance, materialize
 from assets.ingest.chunks import ingest_faces
 from assets.ingest.photos import raw_images
-from bench.harness import local_resources_at
+from tests.support.pipeline import local_resources_at
 resources = local_resources_at(Path(sys.argv[1]), Path(sys.argv[2]))
 result = materialize([raw_images, ingest_faces], resources=resources, instance=DagsterInstance.ephemeral())
 (embedding,) = [m for m in result.asset_materializations_for_node("ingest_faces")

@@ -4,23 +4,8 @@ from __future__ import annotations
 
 from dagster import AssetKey
 
-from bench.harness import materialize_all
 from resources.state_store.records import ImageStatus, LabelEvent, LabelKind
-
-
-def main_face_predictions(pipeline) -> dict[str, str | None]:
-    """Photo key -> predicted persona name of its largest face, for unlabeled photos."""
-    store = pipeline.store
-    names = {p.persona_id: p.name for p in store.personas(include_merged=True)}
-    predictions = store.predictions()
-    faces = {(f.image_id, f.index): f for f in store.faces()}
-    out = {}
-    for image in store.images():
-        if image.key in pipeline.keys["unlabeled"]:
-            face = faces.get((image.image_id, 0))
-            prediction = predictions.get(face.face_id) if face else None
-            out[image.key] = names.get(prediction.persona_id) if prediction else None
-    return out
+from tests.support.pipeline import main_face_predictions, materialize_all
 
 
 def test_every_photo_is_detected_and_every_face_embedded(lfw10_pipeline):

@@ -5,24 +5,10 @@ from __future__ import annotations
 
 from dagster import DagsterEventType, DagsterInstance
 
-from bench.harness import materialize_all
 from gradio_app.classifier import model_status, status_markdown
 from gradio_app.context import AppContext
-from resources.state_store.records import LabelEvent, LabelKind
-
-
-def remove_labels_except(store, keep: dict[int, int]) -> None:
-    """Remove every human label except ``keep[persona]`` faces of each kept persona."""
-    kept: dict[int, int] = {}
-    events = []
-    for face_id, state in sorted(store.label_states().items()):
-        if state.persona_id is None:
-            continue
-        if kept.get(state.persona_id, 0) < keep.get(state.persona_id, 0):
-            kept[state.persona_id] = kept.get(state.persona_id, 0) + 1
-        else:
-            events.append(LabelEvent(face_id, LabelKind.REMOVE, None, source="app"))
-    store.append_label_events(events)
+from tests.support.labels import remove_labels_except
+from tests.support.pipeline import materialize_all
 
 
 def app_status(pipeline) -> str:

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from bench.ingest import MIXED_MEGAPIXELS, baseline_only, faces_in_both, mixed_copies, overlap
-from bench.sample_library import photos_of
+from tests.support.sample_library import photos_of
 
 
 def test_overlap_is_intersection_over_union():

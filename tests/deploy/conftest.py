@@ -1,11 +1,12 @@
-"""Fixtures for the offline Kubernetes checks; the machinery is in k8s_specs.py."""
+"""Fixtures for the offline Kubernetes checks; the machinery is in tests/support/k8s_specs.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from k8s_specs import load_k8s_definitions, load_values, step_job_builder
+
+from tests.support.k8s_specs import load_k8s_definitions, load_values, step_job_builder
 
 
 @pytest.fixture(scope="session")

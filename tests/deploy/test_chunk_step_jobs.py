@@ -7,7 +7,9 @@ import json
 
 import kubernetes_validate
 import pytest
-from k8s_specs import (
+
+from resources.kubernetes import DEFAULT_MAX_STEP_PODS, gpu_k8s_config
+from tests.support.k8s_specs import (
     CHUNK_COUNTS,
     K8S_VERSION,
     code_image,
@@ -17,8 +19,6 @@ from k8s_specs import (
     to_manifest,
     user_deployment,
 )
-
-from resources.kubernetes import DEFAULT_MAX_STEP_PODS, gpu_k8s_config
 
 
 def chunk_steps(k8s_definitions, count: int) -> list[str]:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from postgres_server import SCHEME
+from tests.support.postgres_server import SCHEME
 
 
 def test_helm_postgres_storage_uses_the_driver_that_is_installed_and_tested(values):

@@ -6,9 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from k8s_specs import ROOT, k8s_env
-
 from resources.kubernetes import USER_DEFINED_K8S_CONFIG_KEY, gpu_op_tags
+from tests.support.k8s_specs import ROOT, k8s_env
 
 
 def test_dagster_definitions_validate_passes_with_kubernetes_settings(tmp_path, values):

@@ -6,7 +6,8 @@ import json
 
 import pytest
 import yaml
-from k8s_specs import DEPLOY, code_image, deployment_env, to_manifest
+
+from tests.support.k8s_specs import DEPLOY, code_image, deployment_env, to_manifest
 
 SECRET = "faceloop-secrets"
 SECRET_KEYS = {

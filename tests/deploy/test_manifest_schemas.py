@@ -13,7 +13,8 @@ import os
 import kubernetes_validate
 import pytest
 import yaml
-from k8s_specs import DEPLOY, K8S_VERSION, NAMESPACE, deployment_env, to_manifest, user_deployment
+
+from tests.support.k8s_specs import DEPLOY, K8S_VERSION, NAMESPACE, deployment_env, to_manifest, user_deployment
 
 STEPS = {
     "raw_images": "ingest_job",

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from k8s_specs import DEPLOY, ROOT, to_manifest
 from test_manifest_schemas import STEPS
+
+from tests.support.k8s_specs import DEPLOY, ROOT, to_manifest
 
 CONFIG = DEPLOY / "checkov.yaml"
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.local_net import free_port
 from gradio_app.people import persona_summaries
 from gradio_app.review import review_queue
 from gradio_app.snapshot import snapshot
 from resources.state_store.records import LabelKind
+from tests.support.local_net import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

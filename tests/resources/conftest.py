@@ -8,7 +8,7 @@ import pytest
 
 from resources.state_store.cosmos import CosmosStateStore
 from resources.state_store.sqlite.store import SqliteStateStore
-from tests.resources.cosmos_server import LOCAL_KEY, cosmos_server
+from tests.support.cosmos_server import LOCAL_KEY, cosmos_server
 
 
 @pytest.fixture(scope="session")

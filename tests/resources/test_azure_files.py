@@ -1,6 +1,6 @@
 """The Azure File Share adapters, through the real azure-storage-file-share SDK.
 
-By default they talk to tests/resources/azure_files_double.py (a protocol test double: Azure Files
+By default they talk to tests/support/azure_files_double.py (a protocol test double: Azure Files
 has no emulator). To run the same tests against a real storage account:
 
     FACELOOP_TEST_AZURE_FILES_CONNECTION_STRING='DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...' \\
@@ -26,7 +26,7 @@ from resources.deployments import resources_for_deployment
 from resources.image_source.azure_files import AzureFileShareImageSource
 from resources.image_source.errors import SourceError
 from resources.state_store.cosmos import CosmosStateStore
-from tests.resources.azure_files_double import AzureFilesDouble
+from tests.support.azure_files_double import AzureFilesDouble
 
 REAL = os.environ.get("FACELOOP_TEST_AZURE_FILES_CONNECTION_STRING")
 pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")

@@ -1,7 +1,7 @@
 """Cosmos DB faults on the wire: throttling, unavailability and dropped connections.
 
 The real azure-cosmos SDK talks to the local Cosmos DB protocol server through a fault-injecting
-HTTPS proxy (tests/resources/fault_proxy.py). test_state_store_contract.py checks ``_retry`` with
+HTTPS proxy (tests/support/fault_proxy.py). test_state_store_contract.py checks ``_retry`` with
 a raising callable; these tests put the faults into real HTTP exchanges, so the SDK's own retry
 policies and the store's back-off are exercised together, headers included.
 """
@@ -17,8 +17,8 @@ from azure.cosmos.exceptions import CosmosHttpResponseError
 
 from resources.state_store.cosmos import CosmosStateStore
 from resources.state_store.records import LabelEvent, LabelKind, PhotoEntry
-from tests.resources.cosmos_server import LOCAL_KEY
-from tests.resources.fault_proxy import FaultPlan, fault_proxy
+from tests.support.cosmos_server import LOCAL_KEY
+from tests.support.fault_proxy import FaultPlan, fault_proxy
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 

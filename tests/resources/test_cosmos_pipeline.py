@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench.harness import local_resources_at, materialize_all
-from bench.sample_library import build_library
 from resources.state_store.records import ImageStatus
-from tests.assets.test_pipeline_lfw10 import main_face_predictions
-from tests.conftest import PipelineHome
+from tests.support.pipeline import PipelineHome, local_resources_at, main_face_predictions, materialize_all
+from tests.support.sample_library import build_library
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 

@@ -8,8 +8,6 @@ test_state_store_properties.py.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 from azure.cosmos.exceptions import CosmosHttpResponseError
@@ -25,30 +23,13 @@ from resources.state_store.records import (
     Prediction,
     PredictionColumns,
 )
+from tests.support.threads import run_threads
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 
 
 def face(image_id: str, index: int = 0) -> FaceRecord:
     return FaceRecord(f"{image_id}:{index}", image_id, index, (1, 2, 3, 4), 0.9, "t", "a")
-
-
-def run_threads(target, count: int) -> None:
-    errors: list[BaseException] = []
-
-    def guarded(n: int) -> None:
-        try:
-            target(n)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=guarded, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
 
 
 # -- the contract, on every backend -------------------------------------------------------------

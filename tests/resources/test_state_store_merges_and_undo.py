@@ -21,6 +21,7 @@ from resources.state_store.cosmos.store import CosmosStateStore
 from resources.state_store.records import LabelEvent, LabelKind, PersonaEvent
 from resources.state_store.rules import MergeRefused, UndoRefused
 from resources.state_store.sqlite.store import SqliteStateStore
+from tests.support.threads import run_threads
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,8 +77,6 @@ def test_persona_events_cannot_be_appended_as_face_labels(store):
 
 
 def test_racing_merges_of_two_personas_into_each_other_leave_no_loop(store_factory):
-    from tests.resources.test_state_store_contract import run_threads
-
     store = store_factory()
     a, b = people(store, "A", "B")
     outcomes: list[str] = []

@@ -21,8 +21,8 @@ from resources.state_store.base import StateStore
 from resources.state_store.cosmos.store import CosmosStateStore
 from resources.state_store.records import LabelEvent, LabelKind
 from resources.state_store.sqlite.store import SqliteStateStore
-from tests.resources.cosmos_server import LOCAL_KEY
-from tests.resources.label_model import Action, LabelModel
+from tests.support.cosmos_server import LOCAL_KEY
+from tests.support.label_model import Action, LabelModel
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 

@@ -9,8 +9,8 @@ import shutil
 import cv2
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from bench.daemon import running_daemon, wait_for
 from resources.state_store.records import ImageStatus, LabelEvent, LabelKind
+from tests.support.daemon import running_daemon, wait_for
 
 TIMEOUT_S = 240
 

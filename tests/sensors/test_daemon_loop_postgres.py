@@ -7,9 +7,9 @@ import functools
 
 import psycopg2
 import test_daemon_loop as loop
-from postgres_server import dagster_storage
 
-from bench.daemon import running_daemon
+from tests.support.daemon import running_daemon
+from tests.support.postgres_server import dagster_storage
 
 
 def stored_runs(url: str) -> dict[str, int]:

@@ -6,10 +6,10 @@ from dagster import DagsterInstance, materialize
 
 from assets.core.learning.model import FaceClassifier
 from assets.jobs import WATERMARK_TAG
-from bench.harness import local_resources_at, materialize_all
-from bench.synthetic import fill_store
 from definitions import ASSETS, CHECKS
 from resources.state_store.records import LabelEvent, LabelKind
+from tests.support.pipeline import local_resources_at, materialize_all
+from tests.support.synthetic import fill_store
 
 RETRAIN = [a for a in ASSETS if {key.path[-1] for key in a.keys} & {"face_classifier", "predicted_labels"}]
 

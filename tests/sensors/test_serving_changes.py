@@ -12,12 +12,12 @@ from dagster._core.storage.dagster_run import DagsterRun
 from assets.core.learning.model import FaceClassifier
 from assets.core.learning.scoring import predict_faces
 from assets.library import library_graph
-from bench.harness import local_resources_at, materialize_all
-from bench.synthetic import SPACE, fill_store
 from definitions import ASSETS, CHECKS, JOBS
 from resources.state_store.records import LabelEvent, LabelKind
 from resources.state_store.sqlite.store import SqliteStateStore
 from sensors.serving_changes import serving_changes_sensor
+from tests.support.pipeline import local_resources_at, materialize_all
+from tests.support.synthetic import SPACE, fill_store
 
 
 @pytest.fixture

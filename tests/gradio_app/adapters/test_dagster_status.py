@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.local_net import free_port
 from gradio_app.adapters.dagster_status import retrain_status, ui_url
+from tests.support.local_net import free_port
 
 TINY_DEFS = """
 from dagster import Definitions, job, op

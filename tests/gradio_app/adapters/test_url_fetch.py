@@ -2,127 +2,24 @@
 
 from __future__ import annotations
 
-import io
-import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from PIL import Image
 
 from gradio_app.adapters.url_fetch import FetchPolicy, FetchRefused, SafeFetcher, public_address_problem
 from gradio_app.uploads import UploadLimits, add_from_url
 from resources.image_source.local import LocalFolderImageSource
-
-PUBLIC_IP = "93.184.216.34"  # a public address the connector hook routes to the local server
-
-
-def jpeg(width: int = 200, height: int = 160) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (120, 80, 60)).save(buffer, format="JPEG")
-    return buffer.getvalue()
-
-
-FACE = jpeg()
-ICON = jpeg(16, 16)
-PAGE = b"""<html><head><meta property="og:image" content="/og.jpg"></head><body>
-<img src="face.jpg"><img src="/icon.jpg"><img srcset="small.jpg 1x, /face.jpg?big 2x">
-<img src="/missing.jpg"><img src="data:image/png;base64,AAAA"></body></html>"""
-
-
-class Server:
-    def __init__(self):
-        self.hits: list[str] = []
-        self.redirect_to = ""
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                owner.hits.append(self.path)
-                path = self.path.split("?")[0]
-                if path in ("/face.jpg", "/og.jpg"):
-                    self._send(200, "image/jpeg", FACE)
-                elif path == "/icon.jpg":
-                    self._send(200, "image/jpeg", ICON)
-                elif path == "/page.html":
-                    self._send(200, "text/html; charset=utf-8", PAGE)
-                elif path == "/redirect":
-                    self.send_response(302)
-                    self.send_header("Location", owner.redirect_to)
-                    self.end_headers()
-                elif path == "/big":
-                    self._send(200, "image/jpeg", b"\xff" * 300_000)
-                elif path == "/big-chunked":  # no Content-Length: the cap must hold while streaming
-                    self.send_response(200)
-                    self.send_header("Content-Type", "image/jpeg")
-                    self.end_headers()
-                    for _ in range(30):
-                        self.wfile.write(b"\xff" * 10_000)
-                elif path == "/slow":
-                    self.send_response(200)
-                    self.send_header("Content-Type", "image/jpeg")
-                    self.end_headers()
-                    for _ in range(40):
-                        self.wfile.write(b"\xff")
-                        self.wfile.flush()
-                        time.sleep(0.1)
-                elif path == "/text.jpg":
-                    self._send(200, "image/jpeg", b"this is not a photo at all" * 10)
-                else:
-                    self._send(404, "text/plain", b"not found")
-
-            def _send(self, status, content_type, body):
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True  # a handler still writing to a client that gave up must not hold teardown
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from tests.support.photo_site import FACE, PUBLIC_IP, PhotoSite, fake_dns, routed_to
 
 
 @pytest.fixture
 def server():
-    s = Server()
+    s = PhotoSite()
     yield s
     s.close()
 
 
-def fake_dns(table: dict[str, list[str]]):
-    def resolve(host: str, port: int) -> list[str]:
-        if host not in table:
-            raise FetchRefused(f"cannot resolve {host!r}")
-        return table[host]
-
-    return resolve
-
-
-def routed_to(server: Server):
-    """Connections to PUBLIC_IP reach the local server: a public site without the internet."""
-
-    def connect(address: str, port: int, timeout: float) -> socket.socket:
-        assert address == PUBLIC_IP, f"connected to unchecked address {address}"
-        return socket.create_connection(("127.0.0.1", server.port), timeout=timeout)
-
-    return connect
-
-
-def public_fetcher(server: Server, **limits) -> SafeFetcher:
+def public_fetcher(server: PhotoSite, **limits) -> SafeFetcher:
     return SafeFetcher(
         FetchPolicy(
             allow_private=False,

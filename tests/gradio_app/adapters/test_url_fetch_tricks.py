@@ -12,12 +12,12 @@ import pytest
 from gradio_app.adapters.url_fetch import FetchPolicy, FetchRefused, SafeFetcher
 from gradio_app.uploads import add_from_url
 from resources.image_source.local import LocalFolderImageSource
-from tests.gradio_app.adapters.test_url_fetch import PUBLIC_IP, Server, fake_dns, routed_to
+from tests.support.photo_site import PUBLIC_IP, PhotoSite, fake_dns, routed_to
 
 
 @pytest.fixture
 def server():
-    s = Server()
+    s = PhotoSite()
     yield s
     s.close()
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.local_net import answers, free_port
 from gradio_app.launch.demo import STOP_S
+from tests.support.local_net import answers, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 

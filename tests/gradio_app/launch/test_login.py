@@ -15,10 +15,10 @@ import urllib.request
 
 import pytest
 
-from bench.local_net import free_port
 from gradio_app.app import build_app, launch_kwargs
 from gradio_app.context import AppContext
 from gradio_app.launch.server import auth_from_env
+from tests.support.local_net import free_port
 
 
 def test_login_is_on_only_with_both_user_and_password(monkeypatch):

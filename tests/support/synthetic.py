@@ -1,4 +1,4 @@
-"""Synthetic libraries for benchmarks at sizes beyond the sample photos.
+"""Synthetic libraries for tests and benchmarks at sizes beyond the sample photos.
 
 Faces are registered through the StateStore API like real ones; embeddings are unit vectors
 around one centre per person, spread like Dlib's (same-person cosine ~0.95).
@@ -15,6 +15,7 @@ SPACE = "Dlib"
 
 
 def synthetic_embeddings(faces: int, people: int, dim: int = 128, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(vectors, person index per vector): ``faces`` unit-ish vectors around ``people`` centres."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(people, dim)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)

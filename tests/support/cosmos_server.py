@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SERVER_DIR = Path(__file__).resolve().parent.parent / "cosmos_server"
+# The Node project (package.json, lockfile, server.js) stays in tests/cosmos_server.
+SERVER_DIR = Path(__file__).resolve().parents[1] / "cosmos_server"
 # The well-known Cosmos emulator key: the protocol server accepts any key; this one is public.
 LOCAL_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
 

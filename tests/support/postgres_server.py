@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.local_net import free_port
+from tests.support.local_net import free_port
 
 SUPERUSER, DATABASE = "faceloop", "dagster"
 

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout this module is in
 T = TypeVar("T")
 
 

@@ -6,7 +6,7 @@ import io
 import json
 import tarfile
 
-from bench.sample_library import FALLBACK_PEOPLE, build_library, extract_samples
+from tests.support.sample_library import FALLBACK_PEOPLE, build_library, extract_samples
 
 
 def test_first_k_photos_of_each_person_get_sidecars_and_unknown_people_none(tmp_path):

@@ -1,7 +1,11 @@
 """Build a photo library from a folder-per-person set: K sidecar labels per person.
 
-Used by ``make demo``, the tests and the benchmarks. Photos are copied (never symlinked: the
-library refuses links that lead outside it) into a library folder of their own.
+Used by the tests and the benchmarks, and by ``make library`` (the demo's sample library:
+``python -m tests.support.sample_library --target DIR``, from ../shared/datasets/lfw10 or, where
+that is missing, the few real photos in face_recognition's source distribution). It lives with the
+test support because the tests are its main users and the demo runs from a checkout; the product
+never imports it. Photos are copied (never symlinked: the library refuses links that lead outside
+it) into a library folder of their own.
 """
 
 from __future__ import annotations
@@ -19,14 +23,17 @@ from resources.image_source.base import PHOTO_SUFFIXES
 from resources.settings import faceloop_home
 
 UNKNOWN_FOLDER = "_unknown"
-DEFAULT_DATASET = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "lfw10"
+# The repository sits beside ../shared (read-only test data); tests/support is two levels down.
+DEFAULT_DATASET = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "lfw10"
 
 
 def people_folders(source: Path) -> list[Path]:
+    """The person folders of a folder-per-person set, sorted (hidden and ``_`` folders are not people)."""
     return sorted(p for p in source.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
 
 def photos_of(folder: Path) -> list[Path]:
+    """Every photo under ``folder``, sorted, by the suffixes the image source reads."""
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
 
 
@@ -88,6 +95,7 @@ FALLBACK_PEOPLE = {
 
 
 def fallback_samples(cache: Path) -> Path:
+    """The fallback set under ``cache``, downloaded (pip, the sdist) and extracted the first time."""
     target = cache / "face_recognition_samples"
     if target.is_dir():
         return target
@@ -126,6 +134,7 @@ def extract_samples(sdist: Path, target: Path) -> Path:
 
 
 def main() -> None:
+    """``make library``: build the demo's library at ``--target``."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--source", type=Path, default=None)
     parser.add_argument("--target", type=Path, required=True)

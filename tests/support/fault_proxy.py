@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from tests.resources.cosmos_server import SERVER_DIR
+from tests.support.cosmos_server import SERVER_DIR
 
 CERT_DIR = SERVER_DIR / "node_modules" / "@vercel" / "cosmosdb-server"
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"}

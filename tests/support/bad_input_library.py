@@ -21,8 +21,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps
 
-from bench.sample_library import DEFAULT_DATASET, people_folders, photos_of
 from resources.image_source.local import LocalFolderImageSource
+from tests.support.sample_library import DEFAULT_DATASET, people_folders, photos_of
 
 DONE, NO_FACE, ERROR, UNREADABLE = "done", "no_face", "error", "unreadable"
 CHANGING_KEY = "faults/being written.jpg"
@@ -252,7 +252,7 @@ class ConcurrentWriterSource(LocalFolderImageSource):
 
 def bad_input_resources(home: Path, library: Path, outside: Path) -> dict:
     """The harness's local resources, with the concurrent writer on the image source."""
-    from bench.harness import local_resources_at
+    from tests.support.pipeline import local_resources_at
 
     resources = local_resources_at(home, library)
     resources["image_source"] = ConcurrentWriterSource(
@@ -363,8 +363,8 @@ class BadInputRun:
 
 def ingest_bad_inputs(root: Path, dataset: Path = DEFAULT_DATASET) -> BadInputRun:
     """Generate the library under ``root`` and ingest it all in one run of every asset."""
-    from bench.harness import materialize_all
     from resources.face_engine.weights import provision_weights
+    from tests.support.pipeline import materialize_all
 
     provision_weights()  # once, before worker processes could race to copy the weights
     cases = build_bad_input_library(root / "library", root / "outside", dataset)
