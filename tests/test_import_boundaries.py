@@ -164,5 +164,53 @@ def test_importing_all_of_core_leaves_dagster_unloaded():
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
 
 
-# The labeling app's own rules (what gradio_app may import, and what importing it loads) belong
-# here too, as their own tests below this line.
+# The labeling app: a view per tab (tabs/) and the page around them (app, page, components, the
+# theme, and context: the stores and the face tiles every tab draws with) are Gradio; the
+# launcher (launch/, __main__) starts it; every other module is the app's logic,
+# shared logic or an adapter, and holds no Gradio.
+APP_VIEWS = (
+    "gradio_app/tabs",
+    "gradio_app/app.py",
+    "gradio_app/page.py",
+    "gradio_app/components.py",
+    "gradio_app/context.py",
+    "gradio_app/theme.py",
+)
+APP_LAUNCHER = ("gradio_app/launch", "gradio_app/__main__.py")
+
+
+def app_logic_files() -> list[Path]:
+    outside = [ROOT / path for path in (*APP_VIEWS, *APP_LAUNCHER)]
+    return [
+        path
+        for path in python_files("gradio_app")
+        if not any(path == place or path.is_relative_to(place) for place in outside)
+    ]
+
+
+def _asset_module(module: str) -> bool:
+    return within(module, "assets") and module != "assets" and not within(module, "assets.core")
+
+
+def test_the_app_never_imports_an_asset_module():
+    """Find similar scores with assets.core's plain scoring, never by importing the relabel asset."""
+    assert violations(python_files("gradio_app"), _asset_module) == []
+
+
+def test_the_apps_logic_holds_no_gradio():
+    files = app_logic_files()
+    assert {"review.py", "people.py", "snapshot.py", "undo.py"} <= {f.name for f in files}
+    assert violations(files, lambda module: within(module, "gradio")) == []
+
+
+def test_importing_the_apps_logic_loads_no_asset_and_no_gradio():
+    modules = [module_name(path) for path in app_logic_files()]
+    script = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}:\n    importlib.import_module(name)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m == 'gradio' or m.startswith('gradio.')"
+        " or (m.startswith('assets.') and not (m == 'assets.core' or m.startswith('assets.core.'))))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
