@@ -13,7 +13,7 @@ from assets.core.learning.gate import gate_verdict, is_failed_attempt, serving_n
 from assets.core.learning.metrics import confusion_matrix_of, short_names
 from gradio_app.adapters import dagster_status
 from gradio_app.formatting import md, num, pct, table, when
-from resources.state_store.base import StateStore
+from resources.state_store.ports import ClassifierStatus
 from resources.state_store.records import ModelVersion, Serving, ServingEvent
 from resources.state_store.rules import teaches_the_model
 
@@ -43,7 +43,7 @@ class ModelStatus:
         return self.serving_state.model if self.serving_state else self.promoted
 
 
-def model_status(store: StateStore) -> ModelStatus:
+def model_status(store: ClassifierStatus) -> ModelStatus:
     """Which version serves and how far the model and the predictions are behind the labels."""
     state = store.serving()
     promoted, serving = state.promoted, state.model

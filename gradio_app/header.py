@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from gradio_app.classifier import ModelStatus, PageStatus, page_status
 from gradio_app.formatting import pct, when
-from resources.state_store.base import StateStore
+from resources.state_store.ports import Predictions
 
 if TYPE_CHECKING:
     from gradio_app.context import AppContext
@@ -71,7 +71,7 @@ def predictions_chip(ctx: AppContext, status: ModelStatus) -> str:
     )
 
 
-def prediction_update_key(store: StateStore) -> list | None:
+def prediction_update_key(store: Predictions) -> list | None:
     """What identifies the prediction update a page shows (JSON-friendly, for a gr.State)."""
     update = store.latest_prediction_update()
     return None if update is None else [update["model_version"], update["label_watermark"], update["updated_at"]]

@@ -12,13 +12,13 @@ import time
 from collections.abc import Sequence
 
 from gradio_app.errors import ActionError
-from resources.state_store.base import StateStore
+from resources.state_store.ports import FaceLabeling, PersonaDirectory, PhotoLibrary
 from resources.state_store.records import LabelEvent, LabelKind, Persona
 
 APP_SOURCE = "app"
 
 
-def persona_for(store: StateStore, persona_id: int | None = None, name: str | None = None) -> Persona:
+def persona_for(store: PersonaDirectory, persona_id: int | None = None, name: str | None = None) -> Persona:
     """An existing persona by id, else one by name (created when new): the target of a correction."""
     if persona_id is not None:
         active = {p.persona_id: p for p in store.personas()}
@@ -37,7 +37,7 @@ def persona_for(store: StateStore, persona_id: int | None = None, name: str | No
         raise ActionError(str(exc)) from None
 
 
-def _checked_faces(store: StateStore, face_ids: Sequence[str]) -> list[str]:
+def _checked_faces(store: PhotoLibrary, face_ids: Sequence[str]) -> list[str]:
     unique = list(dict.fromkeys(f for f in face_ids if f))
     if not unique:
         raise ActionError("select at least one face first")
@@ -49,7 +49,7 @@ def _checked_faces(store: StateStore, face_ids: Sequence[str]) -> list[str]:
 
 
 def _append(
-    store: StateStore, face_ids: Sequence[str], kind: LabelKind, persona_id: int | None, actor: str | None
+    store: FaceLabeling, face_ids: Sequence[str], kind: LabelKind, persona_id: int | None, actor: str | None
 ) -> list[int]:
     faces = _checked_faces(store, face_ids)
     now = time.time()
@@ -57,14 +57,14 @@ def _append(
     return store.append_label_events(events)
 
 
-def confirm_faces(store: StateStore, face_ids: Sequence[str], persona_id: int, actor: str | None = None) -> list[int]:
+def confirm_faces(store: FaceLabeling, face_ids: Sequence[str], persona_id: int, actor: str | None = None) -> list[int]:
     """People agree with the prediction: CONFIRM events (the classifier learns them as labels)."""
     target = persona_for(store, persona_id=persona_id)
     return _append(store, face_ids, LabelKind.CONFIRM, target.persona_id, actor)
 
 
 def assign_faces(
-    store: StateStore,
+    store: FaceLabeling,
     face_ids: Sequence[str],
     persona_id: int | None = None,
     name: str | None = None,
@@ -76,24 +76,24 @@ def assign_faces(
     return target, _append(store, faces, LabelKind.ASSIGN, target.persona_id, actor)
 
 
-def reject_faces(store: StateStore, face_ids: Sequence[str], persona_id: int, actor: str | None = None) -> list[int]:
+def reject_faces(store: FaceLabeling, face_ids: Sequence[str], persona_id: int, actor: str | None = None) -> list[int]:
     """Say "not this persona": the classifier never predicts it for these faces again."""
     target = persona_for(store, persona_id=persona_id)
     return _append(store, face_ids, LabelKind.REJECT, target.persona_id, actor)
 
 
-def remove_labels(store: StateStore, face_ids: Sequence[str], actor: str | None = None) -> list[int]:
+def remove_labels(store: FaceLabeling, face_ids: Sequence[str], actor: str | None = None) -> list[int]:
     """Forget the human label of these faces (the events stay in the log)."""
     return _append(store, face_ids, LabelKind.REMOVE, None, actor)
 
 
-def set_aside(store: StateStore, face_ids: Sequence[str], kind: LabelKind, actor: str | None = None) -> list[int]:
+def set_aside(store: FaceLabeling, face_ids: Sequence[str], kind: LabelKind, actor: str | None = None) -> list[int]:
     """A stranger (someone nobody here knows) or not a face: never asked about or predicted again."""
     if kind not in (LabelKind.STRANGER, LabelKind.NOT_FACE):
         raise ActionError(f"{kind} is not a stranger or not-a-face verdict")
     return _append(store, face_ids, kind, None, actor)
 
 
-def restore_faces(store: StateStore, face_ids: Sequence[str], actor: str | None = None) -> list[int]:
+def restore_faces(store: FaceLabeling, face_ids: Sequence[str], actor: str | None = None) -> list[int]:
     """Take back a stranger / not-a-face verdict: the face is open again (a REMOVE lifts it)."""
     return remove_labels(store, face_ids, actor=actor)

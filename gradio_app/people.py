@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from gradio_app.errors import ActionError
 from gradio_app.labels import remove_labels
 from gradio_app.snapshot import FaceItem, Snapshot, labeled_faces, snapshot
-from resources.state_store.base import StateStore
+from resources.state_store.ports import FaceLabeling, LabelLog, PeopleEditing, PersonaDirectory
 from resources.state_store.records import LabelKind, Persona
 
 
@@ -49,7 +49,7 @@ def predicted_faces(snap: Snapshot, persona_id: int) -> list[FaceItem]:
     return sorted(items, key=lambda item: (item.confidence or 0.0, item.face_id))
 
 
-def create_persona(store: StateStore, name: str) -> tuple[Persona, bool]:
+def create_persona(store: PersonaDirectory, name: str) -> tuple[Persona, bool]:
     """The persona with this name and whether it is new (an existing name is reused, not doubled)."""
     before = {p.name for p in store.personas(include_merged=True)}
     try:
@@ -60,7 +60,7 @@ def create_persona(store: StateStore, name: str) -> tuple[Persona, bool]:
 
 
 def rename_persona(
-    store: StateStore, persona_id: int | None, new_name: str, actor: str | None = None
+    store: FaceLabeling, persona_id: int | None, new_name: str, actor: str | None = None
 ) -> tuple[Persona, list[int]]:
     """The person under a new name, and the event it logged (none when the name was already so):
     Undo takes it back."""
@@ -75,7 +75,7 @@ def rename_persona(
 
 
 def merge_personas(
-    store: StateStore, source_id: int | None, target_id: int | None, actor: str | None = None
+    store: FaceLabeling, source_id: int | None, target_id: int | None, actor: str | None = None
 ) -> tuple[Persona, list[int]]:
     """Every label of ``source`` now counts for ``target``: the target, and the merge event (what
     Undo takes back)."""
@@ -92,11 +92,11 @@ def merge_personas(
     return active[int(target_id)], _persona_seqs(store, before, int(source_id), LabelKind.MERGE)
 
 
-def _persona_seqs(store: StateStore, since: int, persona_id: int, kind: LabelKind) -> list[int]:
+def _persona_seqs(store: LabelLog, since: int, persona_id: int, kind: LabelKind) -> list[int]:
     return [e.seq for e in store.persona_events(since) if e.persona_id == persona_id and e.kind == kind and e.seq]
 
 
-def delete_persona(store: StateStore, persona_id: int | None, actor: str | None = None) -> list[int]:
+def delete_persona(store: PeopleEditing, persona_id: int | None, actor: str | None = None) -> list[int]:
     """Unlabel every face of this person; the person leaves the People list (see ``persona_summaries``).
 
     Only REMOVE events: the log keeps who the faces were, so Undo brings every label back.

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gradio_app.snapshot import Snapshot, face_caption
-from resources.state_store.base import StateStore
+from resources.state_store.ports import PhotoLibrary
 from resources.state_store.records import ImageStatus
 
 SHOW = {  # filter -> what the tab calls it
@@ -50,7 +50,7 @@ class LibraryPhoto:
 
 
 def library_photos(
-    store: StateStore, snap: Snapshot, show: str = "all", persona_id: int | None = None
+    store: PhotoLibrary, snap: Snapshot, show: str = "all", persona_id: int | None = None
 ) -> list[LibraryPhoto]:
     """The photos ``show`` asks for, newest first: all, those with ``persona_id`` (labeled or
     predicted), with an unknown face, with no face, or that could not be read."""

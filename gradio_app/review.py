@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from gradio_app.errors import ActionError
 from gradio_app.labels import APP_SOURCE, assign_faces, confirm_faces, reject_faces
 from gradio_app.snapshot import Snapshot
-from resources.state_store.base import StateStore
+from resources.state_store.ports import FaceLabeling, LabelLog, ModelRegistry
 from resources.state_store.records import LabelEvent, LabelKind, ModelVersion
 
 DISAGREES_BELOW = 0.5  # a label the model finds less likely than not is worth a look; above, it agrees
@@ -56,7 +56,7 @@ def review_queue(snap: Snapshot, limit: int = 50, skip: Sequence[str] = ()) -> l
 
 
 def answer_review(
-    store: StateStore, item: ReviewItem, answer: str, other: str | int | None = None, actor: str | None = None
+    store: FaceLabeling, item: ReviewItem, answer: str, other: str | int | None = None, actor: str | None = None
 ) -> tuple[str, list[int]]:
     """Record a reviewer's answer: "yes", "no", or "other" (with a persona id or a new name).
 
@@ -89,12 +89,12 @@ class LabelToCheck:
     model_version: int
 
 
-def ranked_version(store: StateStore) -> ModelVersion | None:
+def ranked_version(store: ModelRegistry) -> ModelVersion | None:
     """The newest version that ranked its labels (a failed attempt has no ranking)."""
     return next((v for v in store.model_versions() if "label_check" in v.metrics), None)
 
 
-def labels_to_check(store: StateStore, snap: Snapshot) -> list[LabelToCheck]:
+def labels_to_check(store: ModelRegistry, snap: Snapshot) -> list[LabelToCheck]:
     """The newest ranking's labels the model disagrees with (``DISAGREES_BELOW``) that still stand as
     ranked and nobody kept yet, most doubtful first."""
     version = ranked_version(store)
@@ -118,7 +118,7 @@ def labels_to_check(store: StateStore, snap: Snapshot) -> list[LabelToCheck]:
     return found
 
 
-def keep_labels(store: StateStore, checks: Sequence[LabelToCheck], actor: str | None = None) -> list[int]:
+def keep_labels(store: LabelLog, checks: Sequence[LabelToCheck], actor: str | None = None) -> list[int]:
     """The labels are right: CHECK events, so they are not asked about again (Undo takes them back)."""
     if not checks:
         raise ActionError("there is no label to keep; reload the page")
@@ -131,7 +131,7 @@ def keep_labels(store: StateStore, checks: Sequence[LabelToCheck], actor: str | 
 
 
 def fix_label(
-    store: StateStore,
+    store: FaceLabeling,
     check: LabelToCheck | None,
     persona_id: int | None = None,
     name: str | None = None,

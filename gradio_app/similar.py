@@ -12,7 +12,7 @@ import numpy as np
 from gradio_app.errors import ActionError
 from resources.artifact_store.base import ArtifactStore
 from resources.face_engine.base import FaceEngine
-from resources.state_store.base import StateStore
+from resources.state_store.ports import SimilarSearch
 from resources.state_store.records import (
     FaceLabelState,
     ModelVersion,
@@ -67,7 +67,7 @@ class SimilarResult:
 
 
 def find_similar(
-    state_store: StateStore,
+    state_store: SimilarSearch,
     artifact_store: ArtifactStore,
     face_engine: FaceEngine,
     data: bytes,

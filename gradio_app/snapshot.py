@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from resources.state_store.base import StateStore
+from resources.state_store.ports import AppSnapshot, PhotoLibrary
 from resources.state_store.records import FaceLabelState, FaceRecord, LabelKind, Persona, Prediction
 from resources.state_store.rules import resolve as resolve_persona
 
@@ -76,7 +76,7 @@ class Snapshot:
         return {f: p for f in self.predictions if (p := self.open_prediction(f)) is not None}
 
 
-def snapshot(store: StateStore) -> Snapshot:
+def snapshot(store: AppSnapshot) -> Snapshot:
     """The state read once for one request, so every tab answers from one consistent picture."""
     personas = {p.persona_id: p for p in store.personas(include_merged=True)}  # merge loops broken
     states = store.label_states()
@@ -107,7 +107,7 @@ def labeled_faces(snap: Snapshot, persona_id: int) -> list[FaceItem]:
     return [FaceItem(f, target) for f, s in sorted(snap.states.items()) if s.persona_id == target]
 
 
-def face_records(store: StateStore, face_ids: Sequence[str]) -> dict[str, FaceRecord]:
+def face_records(store: PhotoLibrary, face_ids: Sequence[str]) -> dict[str, FaceRecord]:
     """The faces' records by id, in one read (a grid of 300 tiles asks once, not 300 times)."""
     return {f.face_id: f for f in store.faces(list(face_ids))}
 

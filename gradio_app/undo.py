@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from resources.state_store.base import StateStore
+from resources.state_store.ports import UndoSteps
 from resources.state_store.rules import UndoRefused
 
 LABELS, SERVING = "labels", "serving"
@@ -77,7 +77,7 @@ class UndoLog:
             return steps[-1] if steps else None
 
     def undo(
-        self, store: StateStore, session: str | None, actor: str | None = None, seqs: Sequence[int] | None = None
+        self, store: UndoSteps, session: str | None, actor: str | None = None, seqs: Sequence[int] | None = None
     ) -> Undone | None:
         """Undo this session's last step (or the step that logged ``seqs``); None when there is none."""
         with self._lock:

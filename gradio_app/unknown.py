@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradio_app.snapshot import Snapshot
-from resources.state_store.base import StateStore
+from resources.state_store.ports import EmbeddingLibrary
 
 CLUSTER_DISTANCE = 0.07  # deepface's cosine threshold for "same person" with the Dlib model
 MAX_CLUSTER_FACES = 5000  # agglomerative clustering is O(n^2) memory; beyond this, the least recent are left out
@@ -38,7 +38,7 @@ def unknown_face_ids(snap: Snapshot, embedded: Sequence[str]) -> list[str]:
 
 
 def unknown_clusters(
-    store: StateStore, snap: Snapshot, space: str, distance: float = CLUSTER_DISTANCE
+    store: EmbeddingLibrary, snap: Snapshot, space: str, distance: float = CLUSTER_DISTANCE
 ) -> list[FaceCluster]:
     """Unknown faces grouped by average-linkage agglomerative clustering on cosine distance.
 

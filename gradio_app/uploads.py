@@ -20,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from gradio_app.adapters.url_fetch import FetchRefused, SafeFetcher
 from gradio_app.snapshot import SET_ASIDE_CAPTIONS, Snapshot, face_caption
 from resources.image_source.base import ImageSource
-from resources.state_store.base import StateStore
+from resources.state_store.ports import UploadOutcomes
 from resources.state_store.records import ImageStatus
 
 FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}
@@ -153,7 +153,7 @@ def add_from_url(
 # -- what became of them ---------------------------------------------------------------------
 
 
-def photo_outcomes(store: StateStore, snap: Snapshot, keys: Sequence[str]) -> dict[str, str]:
+def photo_outcomes(store: UploadOutcomes, snap: Snapshot, keys: Sequence[str]) -> dict[str, str]:
     """What became of photos added (by key): waiting, no face, could not read, or "N faces → who"."""
     wanted = set(keys)
     images = {image.key: image for image in store.images() if image.key in wanted}

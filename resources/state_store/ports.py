@@ -11,19 +11,34 @@ Both backends implement every port through ``StateStore``, structurally: a ``Pro
 a base class of a pydantic resource (their metaclasses conflict), so
 tests/resources/test_state_store_ports.py holds both backends to every port, signatures included.
 
-=====================  ======================================  =====================================
+=====================  ======================================  ==========================================
 port                   backend mixin (sqlite/, cosmos/)        used by
-=====================  ======================================  =====================================
-``PhotoLibrary``       ``*Photos`` (images.py)                 raw_images, ingest, new_images_sensor
-``EmbeddingLibrary``   ``*Embeddings`` (images.py)             ingest, assets/library.py (learning)
-``PersonaDirectory``   ``*Labels`` (labels.py)                 ingest (import labels), training
-``LabelLog``           ``*Labels`` (labels.py)                 training, relabeling, new_labels_sensor
-``ModelRegistry``      ``*Models`` (models.py)                 face_classifier + gate, new_labels_sensor
-``ModelServing``       ``*Models`` (models.py)                 gate, relabeling, serving_changes_sensor
-``Predictions``        ``*Predictions`` (predictions.py)       relabeling, serving_changes_sensor
-=====================  ======================================  =====================================
+=====================  ======================================  ==========================================
+``PhotoLibrary``       ``*Photos`` (images.py)                 raw_images, ingest, new_images_sensor;
+                                                               app: photos, snapshot, labels,
+                                                               review, people, uploads, classifier
+``EmbeddingLibrary``   ``*Embeddings`` (images.py)             ingest, assets/library.py (learning);
+                                                               app (reads only): unknown, similar
+``PersonaDirectory``   ``*Labels`` (labels.py)                 ingest (import labels), training;
+                                                               app: people, labels, review, snapshot
+``LabelLog``           ``*Labels`` (labels.py)                 training, relabeling, new_labels_sensor;
+                                                               app: labels, review, people, snapshot,
+                                                               undo, similar, classifier
+``ModelRegistry``      ``*Models`` (models.py)                 face_classifier + gate, new_labels_sensor;
+                                                               app: review, uploads, classifier
+``ModelServing``       ``*Models`` (models.py)                 gate, relabeling, serving_changes_sensor;
+                                                               app: undo, similar, classifier
+``Predictions``        ``*Predictions`` (predictions.py)       relabeling, serving_changes_sensor;
+                                                               app: header, snapshot, people, classifier
+=====================  ======================================  ==========================================
 
-The labeling app (gradio_app/) uses every port but ``EmbeddingLibrary``'s writes. This module
+"app" is the labeling app's logic modules (gradio_app/*.py); its ``AppContext`` holds the whole
+``StateStore`` the deployment built and hands it to them. A consumer that needs two or more ports
+takes a combined port named for it, defined at the end: ``PhotoIntake`` (ingest's detection),
+``RetrainWatch`` (new_labels_sensor), and in the app ``AppSnapshot`` (snapshot), ``FaceLabeling``
+(labels; review's answers and fixes; people's rename and merge), ``PeopleEditing`` (people's
+delete), ``ClassifierStatus`` (classifier: the Classifier tab's and the header's status),
+``SimilarSearch`` (similar), ``UndoSteps`` (undo) and ``UploadOutcomes`` (uploads). This module
 imports no Dagster.
 """
 
@@ -231,3 +246,46 @@ class PhotoIntake(PhotoLibrary, PersonaDirectory, Protocol):
 @runtime_checkable
 class RetrainWatch(LabelLog, ModelRegistry, Protocol):
     """The label sensor's reads: the label log, and the newest version to compare it with."""
+
+
+# -- what the labeling app's consumers need of two ports or more (gradio_app/) ------------------
+@runtime_checkable
+class AppSnapshot(PersonaDirectory, LabelLog, Predictions, Protocol):
+    """The app's snapshot reader (gradio_app/snapshot.py): every person, merged ones too, each
+    face's label state and the label events, and the predictions, read once per request."""
+
+
+@runtime_checkable
+class FaceLabeling(PhotoLibrary, PersonaDirectory, LabelLog, Protocol):
+    """The app's label writes (gradio_app/labels.py, and review and people through it): label
+    events for faces that exist, for a person found or created by name; renames and merges,
+    with the label-log events that let Undo take them back."""
+
+
+@runtime_checkable
+class PeopleEditing(PhotoLibrary, PersonaDirectory, LabelLog, Predictions, Protocol):
+    """The People tab's delete (gradio_app/people.py): the snapshot says which faces the person
+    has, and their labels are removed."""
+
+
+@runtime_checkable
+class ClassifierStatus(PhotoLibrary, LabelLog, ModelRegistry, ModelServing, Predictions, Protocol):
+    """The status the Classifier tab and the header show (gradio_app/classifier.py): which version
+    serves, the newest one, and how far the model and the predictions are behind the labels."""
+
+
+@runtime_checkable
+class SimilarSearch(EmbeddingLibrary, LabelLog, ModelServing, Protocol):
+    """Find similar (gradio_app/similar.py): the library's embeddings, which faces are labeled, and
+    the serving version that predicts who a dropped photo's faces are."""
+
+
+@runtime_checkable
+class UndoSteps(LabelLog, ModelServing, Protocol):
+    """The app's Undo (gradio_app/undo.py): label and persona events, and serving pins, taken back."""
+
+
+@runtime_checkable
+class UploadOutcomes(PhotoLibrary, ModelRegistry, Protocol):
+    """What became of the added photos (gradio_app/uploads.py): their status and faces, and
+    whether a promoted version will predict who the faces are."""
