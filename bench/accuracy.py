@@ -65,7 +65,7 @@ def score(store: StateStore, keys: dict[str, list[str]], unknown_people: tuple[s
         right += bool(prediction and names.get(prediction.persona_id) == person(key))
         if prediction and prediction.candidate_persona_id is not None:
             shown.append((prediction.confidence, names.get(prediction.candidate_persona_id) == person(key)))
-    set_aside = {f for f, state in store.label_states().items() if state.excluded is not None}
+    set_aside = {f for f, state in store.label_states().items() if state.set_aside is not None}
     unknown_faces = [
         f
         for key in unknown_keys

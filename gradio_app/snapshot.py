@@ -51,9 +51,9 @@ class Snapshot:
         state = self.states.get(face_id)
         return state is not None and state.settled
 
-    def excluded(self) -> dict[str, LabelKind]:
+    def set_aside_faces(self) -> dict[str, LabelKind]:
         """Faces said to be strangers or no faces, with which."""
-        return {f: s.excluded for f, s in sorted(self.states.items()) if s.excluded is not None}
+        return {f: s.set_aside for f, s in sorted(self.states.items()) if s.set_aside is not None}
 
     def open_prediction(self, face_id: str) -> Prediction | None:
         """The prediction as it stands now: None for settled faces; a rejected persona becomes unknown."""
@@ -117,8 +117,8 @@ def face_caption(snap: Snapshot, face_id: str) -> str:
     state = snap.states.get(face_id)
     if state is not None and state.persona_id is not None:
         return snap.name(state.persona_id)
-    if state is not None and state.excluded is not None:
-        return SET_ASIDE_CAPTIONS[state.excluded]
+    if state is not None and state.set_aside is not None:
+        return SET_ASIDE_CAPTIONS[state.set_aside]
     prediction = snap.open_prediction(face_id)
     if prediction is not None and prediction.persona_id is not None:
         return f"{snap.name(prediction.persona_id)}?"

@@ -110,15 +110,15 @@ class UnknownTab(Tab):
         }
 
     def _set_aside(self, snap: Snapshot) -> dict:
-        excluded = snap.excluded()
-        strangers = sum(1 for kind in excluded.values() if kind == LabelKind.STRANGER)
-        items = [FaceItem(f, None) for f in excluded]
+        set_aside = snap.set_aside_faces()
+        strangers = sum(1 for kind in set_aside.values() if kind == LabelKind.STRANGER)
+        items = [FaceItem(f, None) for f in set_aside]
         tiles = [
-            replace(tile, caption=SET_ASIDE_CAPTIONS[excluded[tile.face_id]])
+            replace(tile, caption=SET_ASIDE_CAPTIONS[set_aside[tile.face_id]])
             for tile in self.ctx.tiles(snap, items[:MAX_TILES])
         ]
         return {
-            self.aside_title: f"Strangers: {faces(strangers)} · not faces: {faces(len(excluded) - strangers)}. "
+            self.aside_title: f"Strangers: {faces(strangers)} · not faces: {faces(len(set_aside) - strangers)}. "
             "They are never asked about or predicted; restore one to ask again.",
             self.aside_grid: grid_value(tiles, empty="Nobody was set aside."),
         }

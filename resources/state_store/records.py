@@ -101,13 +101,13 @@ class FaceLabelState:
 
     persona_id: int | None
     rejected: frozenset[int] = frozenset()
-    excluded: LabelKind | None = None  # STRANGER or NOT_FACE: no persona will ever be asked or predicted
+    set_aside: LabelKind | None = None  # STRANGER or NOT_FACE: no persona will ever be asked or predicted
     checked: int | None = None  # the label was checked and kept as this persona (while it still is the label)
 
     @property
     def settled(self) -> bool:
         """Nothing to predict: a person labeled it, or said it is a stranger or no face."""
-        return self.persona_id is not None or self.excluded is not None
+        return self.persona_id is not None or self.set_aside is not None
 
 
 @dataclass(frozen=True)

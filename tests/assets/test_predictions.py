@@ -80,7 +80,7 @@ def test_chunked_relabel_matches_the_dense_formula(labeled_library, monkeypatch)
     graph = knn_graph(l2_normalize(points))
     labeled_rows = [face_ids.index(f) for f in classifier.labeled_face_ids]
     assert len(within_hops(graph, labeled_rows, ITERATIONS)) < len(face_ids) // 2  # the subgraph path is taken
-    monkeypatch.setattr(scoring_module, "CHUNK", 7)  # many chunks, and a ragged last one
+    monkeypatch.setattr(scoring_module, "BATCH", 7)  # many batches, and a ragged last one
     columns = predict_faces(classifier, 3, face_ids, points, states, graph)
     got = {p.face_id: (p.persona_id, p.confidence, p.candidate_persona_id) for p in columns}
     expected = dense_reference(classifier, face_ids, points, states, graph)

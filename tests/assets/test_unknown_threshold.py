@@ -74,7 +74,7 @@ def test_leave_one_out_posterior_equals_spreading_without_each_label(monkeypatch
     unit, person = clusters(people=5, per_person=10, seed=2)
     rows = np.concatenate([np.flatnonzero(person == p)[:3] for p in range(4)])
     graph = knn_graph(unit)
-    monkeypatch.setattr(graph_module, "LOO_COLUMNS", 5)  # several chunks, a ragged last one
+    monkeypatch.setattr(graph_module, "LOO_COLUMNS", 5)  # several batches, a ragged last one
     posterior = leave_one_out_posterior(graph, rows, person[rows], 4)
     for i, row in enumerate(rows):
         seeds = np.zeros((len(unit), 4), dtype=np.float32)

@@ -1,5 +1,5 @@
 # ruff: noqa: F811  (the browser fixtures are imported from test_browser)
-"""Rollback in a real headless Chromium: the Classifier tab lists every version with its
+"""A pin in a real headless Chromium: the Classifier tab lists every version with its
 confusion matrix; "Serve this version" pins version 1, the serving-changes sensor's run relabels
 with it, and the page follows. Screenshots go to test-artifacts/."""
 
@@ -43,7 +43,7 @@ def stored_predictions(store) -> dict[str, tuple]:
     return {f: (p.persona_id, p.candidate_persona_id) for f, p in store.predictions().items()}
 
 
-def test_rollback_to_version_1_then_predictions_from_version_1(page, home, truth):
+def test_pinning_version_1_then_predictions_from_version_1(page, home, truth):
     store = home.store
     # Version 2: six more correct labels, retrained as the label sensor's run would.
     by_name = {p.name: p.persona_id for p in store.personas()}
@@ -79,7 +79,7 @@ def test_rollback_to_version_1_then_predictions_from_version_1(page, home, truth
     page.wait_for_selector(f'#fl-predictions[data-model="{v1.version}"]')  # the open page follows
     assert store.latest_prediction_update()["model_version"] == v1.version
     assert stored_predictions(store) == predicted_by(home, v1)
-    shoot(page, "rollback-to-v1")
+    shoot(page, "pin-v1")
 
     page.click("#undo-btn")  # Undo takes the pin back (an inverse event), then pin it again
     page.wait_for_selector(".toast-body :text('Undone: serve version 1')")

@@ -24,7 +24,7 @@ def test_a_face_set_aside_leaves_review_and_unknown_groups_and_is_listed(store, 
     assert asked.face_id not in {i.face_id for i in review_queue(snap, limit=0)}
     assert unknown_face_ids(snap, [unknown]) == []
     assert snap.open_prediction(asked.face_id) is None
-    assert snap.excluded() == {asked.face_id: kind, unknown: kind}
+    assert snap.set_aside_faces() == {asked.face_id: kind, unknown: kind}
     assert [e.kind for e in store.label_events() if e.source == "app"] == [kind, kind]
 
 
@@ -33,7 +33,7 @@ def test_a_restored_face_is_asked_about_again(store):
     set_aside(store, [asked.face_id], LabelKind.STRANGER)
     restore_faces(store, [asked.face_id])
     snap = snapshot(store)
-    assert snap.excluded() == {}
+    assert snap.set_aside_faces() == {}
     assert asked.face_id in {i.face_id for i in review_queue(snap, limit=0)}
 
 

@@ -1,4 +1,4 @@
-"""What only the SQLite store has: write-ahead logging on the real file, loads in chunks.
+"""What only the SQLite store has: write-ahead logging on the real file, loads in batches.
 
 The StateStore behaviours (label log, ingest, predictions, concurrent writers) are pinned down
 once for every backend in test_state_store_contract.py, which runs them on SQLite too.
@@ -37,7 +37,7 @@ def library_of(store: SqliteStateStore, count: int) -> tuple[list[str], np.ndarr
 
 
 def test_chunked_loads_give_every_row_in_face_order(store, monkeypatch):
-    monkeypatch.setattr(sqlite_module, "LOAD_CHUNK", 3)  # 10 rows: three full chunks and a ragged one
+    monkeypatch.setattr(sqlite_module, "LOAD_BATCH", 3)  # 10 rows: three full batches and a ragged one
     face_ids, vectors = library_of(store, 10)
     loaded_ids, matrix = store.load_embeddings("m")
     assert loaded_ids == face_ids

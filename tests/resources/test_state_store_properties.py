@@ -82,7 +82,7 @@ def on_store(store: StateStore, step: tuple, target_seq: int | None) -> list[int
 
 
 def seen(store: StateStore) -> tuple[dict, list]:
-    labels = {face_id: (s.persona_id, s.rejected, s.excluded) for face_id, s in store.label_states().items()}
+    labels = {face_id: (s.persona_id, s.rejected, s.set_aside) for face_id, s in store.label_states().items()}
     return labels, [(p.persona_id, p.name) for p in store.personas()]
 
 

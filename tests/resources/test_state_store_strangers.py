@@ -30,7 +30,7 @@ def test_a_remove_or_a_label_lifts_a_verdict(store, lift):
     store.append_label_events([LabelEvent("f1", LabelKind.STRANGER, None)])
     store.append_label_events([LabelEvent("f1", lift, ada if lift == LabelKind.ASSIGN else None)])
     state = store.label_states()["f1"]
-    assert state.excluded is None
+    assert state.set_aside is None
     assert state.persona_id == (ada if lift == LabelKind.ASSIGN else None)
     assert state.settled == (lift == LabelKind.ASSIGN)
 

@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from gradio_app.adapters.url_fetch import FetchRefused
 from PIL import Image
+
+from gradio_app.adapters.url_fetch import FetchRefused
 
 PUBLIC_IP = "93.184.216.34"  # a public address the connector hook routes to the local server
 

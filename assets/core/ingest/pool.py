@@ -287,8 +287,8 @@ class FacePool:
 
         return self._stream(jobs(), analyse_photo, _analyse_in_worker)
 
-    def embed(self, chunks: Iterable[list[bytes]]) -> Iterator[EmbedOutcome]:
-        return self._stream(((chunk,) for chunk in chunks), embed_pngs, _embed_in_worker)
+    def embed(self, batches: Iterable[list[bytes]]) -> Iterator[EmbedOutcome]:
+        return self._stream(((batch,) for batch in batches), embed_pngs, _embed_in_worker)
 
     def call(self, method: str, jobs: Iterable[tuple]) -> Iterator:
         """``engine.<method>(*job)`` for each job, on the workers, in input order (the bench's limit)."""

@@ -18,7 +18,7 @@ NEIGHBOURS = 5
 ALPHA = 0.9
 ITERATIONS = 30
 CLASS_ITERATIONS = 5  # the class posterior is a ratio: it settles in a few steps (lfw10: same accuracy as 30)
-CHUNK = 1024
+KNN_BATCH = 1024
 GROUP = 64
 
 
@@ -38,11 +38,11 @@ def nearest_neighbours(
         return np.zeros((len(rows), 0), dtype=np.int64), np.zeros((len(rows), 0), dtype=np.float32)
     padded = np.vstack([unit, np.zeros(((-n) % GROUP, unit.shape[1]), dtype=unit.dtype)])
     positions, sims = [], []
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
-        block = unit[chunk] @ padded.T
+    for start in range(0, len(rows), KNN_BATCH):
+        batch = rows[start : start + KNN_BATCH]
+        block = unit[batch] @ padded.T
         block[:, n:] = -np.inf
-        block[np.arange(len(chunk)), chunk] = -np.inf
+        block[np.arange(len(batch)), batch] = -np.inf
         nearest, similarity = top_k_per_row(block, k)
         positions.append(nearest)
         sims.append(similarity)
@@ -205,14 +205,14 @@ def leave_one_out_posterior(
     """
     received = np.zeros((len(labeled_rows), len(labeled_rows)), dtype=np.float32)
     for start in range(0, len(labeled_rows), LOO_COLUMNS):
-        chunk = labeled_rows[start : start + LOO_COLUMNS]
+        batch = labeled_rows[start : start + LOO_COLUMNS]
         seeds = sp.csr_matrix(
-            (np.ones(len(chunk), dtype=np.float32), (chunk, np.arange(len(chunk)))),
-            shape=(graph.shape[0], len(chunk)),
+            (np.ones(len(batch), dtype=np.float32), (batch, np.arange(len(batch)))),
+            shape=(graph.shape[0], len(batch)),
         )
         reach, mass = spread_within_reach(graph, seeds, CLASS_ITERATIONS)
         at, inside = positions_in(reach, labeled_rows)
-        received[inside, start : start + len(chunk)] = mass[at[inside]]
+        received[inside, start : start + len(batch)] = mass[at[inside]]
     np.fill_diagonal(received, 0.0)
     one_hot = np.eye(num_classes, dtype=np.float32)[classes]
     posterior = received @ one_hot

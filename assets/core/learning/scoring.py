@@ -13,7 +13,7 @@ from assets.core.learning.graph import CLASS_ITERATIONS, knn_graph, l2_normalize
 from assets.core.learning.model import FaceClassifier
 from resources.state_store.records import FaceLabelState, PredictionColumns
 
-CHUNK = 65_536  # faces scored at a time: memory stays flat however large the library
+BATCH = 65_536  # faces scored at a time: memory stays flat however large the library
 UNKNOWN_FLOOR = 0.05  # in a shared photo, a face takes a persona other than its best only if at least this likely
 
 
@@ -26,7 +26,7 @@ def predict_faces(
     graph: sp.csr_matrix | None = None,
     one_person_per_photo: bool = True,
 ) -> PredictionColumns:
-    """Vectorized over all faces, in chunks, with no per-face Python objects.
+    """Vectorized over all faces, in batches, with no per-face Python objects.
 
     The persona is the product of two experts: the Keras softmax on the face's own embedding and
     the label-spreading posterior from its neighbourhood in the library. The face is "unknown"
@@ -47,8 +47,8 @@ def predict_faces(
     shared_scores = {}
     best = np.empty(len(targets), dtype=np.int64)
     confidence = np.empty(len(targets), dtype=np.float32)
-    for start in range(0, len(targets), CHUNK):
-        rows = targets[start : start + CHUNK]
+    for start in range(0, len(targets), BATCH):
+        rows = targets[start : start + BATCH]
         neighbourhood = np.zeros((len(rows), classes), dtype=np.float32)
         inside = reached_at[rows] >= 0
         mass = reached_mass[reached_at[rows[inside]]]

@@ -63,7 +63,7 @@ def train_classifier(
     classes = np.array([column[persona] for _, persona in labeled])
 
     labeled_unit = l2_normalize(embeddings[rows])  # only the labeled faces train
-    strangers = [row_of[f] for f, state in states.items() if state.excluded == LabelKind.STRANGER and f in row_of]
+    strangers = [row_of[f] for f, state in states.items() if state.set_aside == LabelKind.STRANGER and f in row_of]
     cut = calibrate(graph, rows, classes, stranger_rows=np.array(strangers, dtype=np.int64))
     threshold, calibration = cut.threshold, cut.stats
     metrics = {

@@ -10,7 +10,7 @@ import numpy as np
 from azure.cosmos.exceptions import CosmosHttpResponseError
 
 from resources.state_store.base import Detection
-from resources.state_store.cosmos.client import BATCH_LIMIT, MODELS, chunks, doc_id, plain
+from resources.state_store.cosmos.client import BATCH_LIMIT, MODELS, batches, doc_id, plain
 from resources.state_store.records import FaceRecord, ImageRecord, ImageStatus, PhotoEntry
 
 
@@ -97,7 +97,7 @@ class CosmosPhotos:
         image_id = found.image_id
         if found.label_events:  # with a receipt in the same batch: a rerun after a crash skips them
             self._append_events(found.label_events, receipt=f"receipt:{image_id}")
-        parts = list(chunks([self._face_doc(f) for f in found.faces], BATCH_LIMIT - 1)) or [[]]
+        parts = list(batches([self._face_doc(f) for f in found.faces], BATCH_LIMIT - 1)) or [[]]
         for part in parts[:-1]:
             self._batch("images", image_id, [("upsert", (doc,)) for doc in part])
         width, height = found.size or (None, None)
@@ -152,8 +152,8 @@ class CosmosPhotos:
         ids = list(face_ids)
         pairs = [(face_id, face_id.rsplit(":", 1)[0]) for face_id in dict.fromkeys(ids)]
         found: dict[str, FaceRecord] = {}
-        for chunk in chunks(pairs, 1000):
-            docs = self._retry(lambda c=chunk: self._c("images").read_items(list(c)))
+        for batch in batches(pairs, 1000):
+            docs = self._retry(lambda c=batch: self._c("images").read_items(list(c)))
             found.update((doc["id"], self._face(doc)) for doc in docs if doc.get("type") == "face")
         return [found[i] for i in ids if i in found]
 
@@ -173,8 +173,8 @@ class CosmosEmbeddings:
             for i, face_id in enumerate(face_ids)
         ]
         self._map(
-            lambda chunk: self._batch("embeddings", space, [("upsert", (doc,)) for doc in chunk]),
-            chunks(docs, BATCH_LIMIT),
+            lambda batch: self._batch("embeddings", space, [("upsert", (doc,)) for doc in batch]),
+            batches(docs, BATCH_LIMIT),
         )
         # Then mark the faces; a crash in between only means those faces are embedded again.
         patch = [{"op": "add", "path": "/spaces/-", "value": space}]

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from resources.state_store import rules
-from resources.state_store.cosmos.client import BATCH_LIMIT, LOG, Conflict, chunks, doc_id, plain
+from resources.state_store.cosmos.client import BATCH_LIMIT, LOG, Conflict, batches, doc_id, plain
 from resources.state_store.records import LabelEvent, LabelKind, Persona, PersonaEvent
 from resources.state_store.rules import PersonaChange
 
@@ -124,7 +124,7 @@ class CosmosLabels:
 
     def _append_events(self, events: Sequence[LabelEvent], receipt: str | None = None) -> list[int]:
         seqs: list[int] = []
-        parts = list(chunks(events, BATCH_LIMIT - 2))  # room for the counter and a receipt
+        parts = list(batches(events, BATCH_LIMIT - 2))  # room for the counter and a receipt
         for n, part in enumerate(parts):
             with_receipt = receipt is not None and n == len(parts) - 1
 

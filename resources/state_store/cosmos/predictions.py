@@ -16,7 +16,7 @@ from azure.cosmos.exceptions import CosmosResourceNotFoundError
 
 from resources.state_store import rules
 from resources.state_store.base import PredictionRow
-from resources.state_store.cosmos.client import BATCH_LIMIT, MODELS, Conflict, chunks
+from resources.state_store.cosmos.client import BATCH_LIMIT, MODELS, Conflict, batches
 from resources.state_store.records import Prediction
 
 PREDICTION_BUCKETS = 32  # fixed: changing it would strand documents in other buckets
@@ -63,7 +63,7 @@ class CosmosPredictions:
             by_bucket[bucket].append(("upsert", (doc,)))
         for face_id in deletes:
             by_bucket[bucket_of(face_id)].append(("delete", (face_id,)))
-        work = [(bucket, list(chunk)) for bucket, ops in by_bucket.items() for chunk in chunks(ops, BATCH_LIMIT)]
+        work = [(bucket, list(batch)) for bucket, ops in by_bucket.items() for batch in batches(ops, BATCH_LIMIT)]
         self._map(lambda item: self._write_bucket(*item), work)
 
     def _write_bucket(self, bucket: int, ops: list[tuple]) -> None:

@@ -11,12 +11,12 @@ prediction is worth a write), serving_version (the promoted version, or a labele
 from __future__ import annotations
 
 from resources.state_store.rules.label_events import (
-    EXCLUDING_KINDS,
     FACE_KINDS,
     LABEL_KINDS,
     LEGACY_MERGE_SOURCE,
     MAX_NAME_LENGTH,
     PERSONA_KINDS,
+    SET_ASIDE_KINDS,
     UNDO_SOURCE,
     checked_face_event,
     derive_label_states,
@@ -59,12 +59,12 @@ from resources.state_store.rules.undoing import (
 
 __all__ = [
     "CONFIDENCE_EPSILON",
-    "EXCLUDING_KINDS",
     "FACE_KINDS",
     "LABEL_KINDS",
     "LEGACY_MERGE_SOURCE",
     "MAX_NAME_LENGTH",
     "PERSONA_KINDS",
+    "SET_ASIDE_KINDS",
     "UNDO_SOURCE",
     "MergeRefused",
     "PersonaChange",

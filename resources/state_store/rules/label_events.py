@@ -12,8 +12,8 @@ from resources.state_store.records import (
 )
 
 MAX_NAME_LENGTH = 120
-EXCLUDING_KINDS = frozenset({LabelKind.STRANGER, LabelKind.NOT_FACE})  # the face leaves review and predictions
-LABEL_KINDS = frozenset({LabelKind.ASSIGN, LabelKind.CONFIRM, LabelKind.REJECT, LabelKind.REMOVE}) | EXCLUDING_KINDS
+SET_ASIDE_KINDS = frozenset({LabelKind.STRANGER, LabelKind.NOT_FACE})  # the face leaves review and predictions
+LABEL_KINDS = frozenset({LabelKind.ASSIGN, LabelKind.CONFIRM, LabelKind.REJECT, LabelKind.REMOVE}) | SET_ASIDE_KINDS
 FACE_KINDS = LABEL_KINDS | {LabelKind.CHECK}  # a CHECK changes no label: it says one was checked
 PERSONA_KINDS = frozenset({LabelKind.MERGE, LabelKind.UNMERGE, LabelKind.RENAME})
 LEGACY_MERGE_SOURCE = "merge"  # older stores marked a merge as ASSIGN with no face and this source
@@ -50,7 +50,7 @@ def checked_face_event(event: LabelEvent) -> LabelEvent:
         raise ValueError(f"{kind.value!r} is not a face label; use merge_personas/rename_persona/undo")
     if not isinstance(event.face_id, str) or not event.face_id:
         raise ValueError("a label event needs a face id")
-    if kind in EXCLUDING_KINDS and event.persona_id is not None:
+    if kind in SET_ASIDE_KINDS and event.persona_id is not None:
         raise ValueError(f"a {kind.value!r} label names no persona")
     return event
 
@@ -65,7 +65,7 @@ def derive_label_states(events: Iterable[LabelEvent]) -> dict[str, FaceLabelStat
     """
     labels: dict[str, int | None] = {}
     rejected: dict[str, set[int]] = {}
-    excluded: dict[str, LabelKind | None] = {}
+    set_aside: dict[str, LabelKind | None] = {}
     checked: dict[str, int | None] = {}
     for event in sorted(events, key=lambda e: e.seq or 0):
         face_rejects = rejected.setdefault(event.face_id, set())
@@ -73,7 +73,7 @@ def derive_label_states(events: Iterable[LabelEvent]) -> dict[str, FaceLabelStat
             checked[event.face_id] = event.persona_id
         elif event.kind in (LabelKind.ASSIGN, LabelKind.CONFIRM):
             labels[event.face_id] = event.persona_id
-            excluded[event.face_id] = None
+            set_aside[event.face_id] = None
             face_rejects.discard(event.persona_id)
         elif event.kind == LabelKind.REJECT:
             face_rejects.add(event.persona_id)
@@ -81,15 +81,15 @@ def derive_label_states(events: Iterable[LabelEvent]) -> dict[str, FaceLabelStat
                 labels[event.face_id] = None
         elif event.kind == LabelKind.REMOVE:
             labels[event.face_id] = None
-            excluded[event.face_id] = None
-        elif event.kind in EXCLUDING_KINDS:
+            set_aside[event.face_id] = None
+        elif event.kind in SET_ASIDE_KINDS:
             labels[event.face_id] = None
-            excluded[event.face_id] = LabelKind(event.kind)
+            set_aside[event.face_id] = LabelKind(event.kind)
         if checked.get(event.face_id) != labels.get(event.face_id):
             checked[event.face_id] = None  # a check holds only for the label it kept
     return {
         face_id: FaceLabelState(
-            labels.get(face_id), frozenset(rejected.get(face_id, ())), excluded.get(face_id), checked.get(face_id)
+            labels.get(face_id), frozenset(rejected.get(face_id, ())), set_aside.get(face_id), checked.get(face_id)
         )
         for face_id in set(labels) | set(rejected)
     }

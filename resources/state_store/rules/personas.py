@@ -54,7 +54,7 @@ def resolved_states(states: Mapping[str, FaceLabelState], personas: Mapping[int,
         face_id: FaceLabelState(
             resolve(s.persona_id, personas),
             frozenset(resolve(p, personas) for p in s.rejected),
-            s.excluded,
+            s.set_aside,
             resolve(s.checked, personas),
         )
         for face_id, s in states.items()

@@ -49,7 +49,7 @@ def transition(now: FaceLabelState, wanted: FaceLabelState) -> list[tuple[LabelK
     """
     steps: list[tuple[LabelKind, int | None]] = []
     label = now.persona_id
-    if now.excluded is not None and wanted.excluded != now.excluded:  # only a REMOVE or a label lifts it
+    if now.set_aside is not None and wanted.set_aside != now.set_aside:  # only a REMOVE or a label lifts it
         steps.append((LabelKind.REMOVE, None))
     for persona_id in sorted(now.rejected - wanted.rejected):  # only an assign lifts a rejection
         steps.append((LabelKind.ASSIGN, persona_id))
@@ -64,9 +64,9 @@ def transition(now: FaceLabelState, wanted: FaceLabelState) -> list[tuple[LabelK
     if wanted.checked != _checked_after(now, steps):
         steps.append((LabelKind.CHECK, wanted.checked))
     lifted = any(kind in (LabelKind.ASSIGN, LabelKind.REMOVE) for kind, _ in steps)
-    verdict = None if lifted else now.excluded
-    if wanted.excluded is not None and wanted.excluded != verdict:
-        steps.append((wanted.excluded, None))
+    verdict = None if lifted else now.set_aside
+    if wanted.set_aside is not None and wanted.set_aside != verdict:
+        steps.append((wanted.set_aside, None))
     return steps
 
 

@@ -7,7 +7,7 @@ queue rather than lose updates.
 
 from resources.state_store.rules import CONFIDENCE_EPSILON
 from resources.state_store.sqlite.connection import SCHEMA
-from resources.state_store.sqlite.images import LOAD_CHUNK
+from resources.state_store.sqlite.images import LOAD_BATCH
 from resources.state_store.sqlite.store import SqliteStateStore
 
-__all__ = ["CONFIDENCE_EPSILON", "LOAD_CHUNK", "SCHEMA", "SqliteStateStore"]
+__all__ = ["CONFIDENCE_EPSILON", "LOAD_BATCH", "SCHEMA", "SqliteStateStore"]

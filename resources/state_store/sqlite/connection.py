@@ -124,4 +124,4 @@ def marks(count: int) -> str:
     return ",".join("?" * count)
 
 
-IN_CHUNK = 500  # values per IN list, under SQLite's variable limit
+IN_BATCH = 500  # values per IN list, under SQLite's variable limit

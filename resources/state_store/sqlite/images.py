@@ -11,9 +11,9 @@ import numpy as np
 
 from resources.state_store.base import Detection
 from resources.state_store.records import FaceRecord, ImageRecord, ImageStatus, PhotoEntry
-from resources.state_store.sqlite.connection import IN_CHUNK, marks
+from resources.state_store.sqlite.connection import IN_BATCH, marks
 
-LOAD_CHUNK = 65_536  # rows fetched at a time when loading a whole model space
+LOAD_BATCH = 65_536  # rows fetched at a time when loading a whole model space
 
 
 class SqlitePhotos:
@@ -88,10 +88,10 @@ class SqlitePhotos:
             return [self._face(r) for r in rows]
         found = []
         ids = list(face_ids)
-        for start in range(0, len(ids), IN_CHUNK):
-            chunk = ids[start : start + IN_CHUNK]
+        for start in range(0, len(ids), IN_BATCH):
+            batch = ids[start : start + IN_BATCH]
             found += self._read(
-                f"SELECT {self._FACE_COLUMNS} FROM faces f WHERE f.face_id IN ({marks(len(chunk))})", chunk
+                f"SELECT {self._FACE_COLUMNS} FROM faces f WHERE f.face_id IN ({marks(len(batch))})", batch
             )
         by_id = {row[0]: self._face(row) for row in found}
         return [by_id[i] for i in ids if i in by_id]
@@ -119,7 +119,7 @@ class SqliteEmbeddings:
             self._count_library_write(conn, space)
 
     def load_embeddings(self, space: str) -> tuple[list[str], np.ndarray]:
-        # Streamed in chunks into one preallocated array: a million rows as Python tuples would
+        # Streamed in batches into one preallocated array: a million rows as Python tuples would
         # cost GBs, and one frombuffer per row costs seconds.
         count = self._read("SELECT COUNT(*) FROM embeddings WHERE space = ?", (space,))[0][0]
         if not count:
@@ -129,7 +129,7 @@ class SqliteEmbeddings:
         )
         ids: list[str] = []
         matrix: np.ndarray | None = None
-        while len(ids) < count and (rows := cursor.fetchmany(min(LOAD_CHUNK, count - len(ids)))):
+        while len(ids) < count and (rows := cursor.fetchmany(min(LOAD_BATCH, count - len(ids)))):
             if matrix is None:
                 matrix = np.empty((count, len(rows[0][1]) // 4), dtype=np.float32)
             ids.extend(face_id for face_id, _ in rows)  # rows added since the count: the next call
@@ -142,10 +142,10 @@ class SqliteEmbeddings:
         # Neighbours are kept as the faces' integer rowids: 8 bytes each instead of a 66-char id.
         wanted = sorted(set(np.asarray(neighbour_ids).ravel().tolist()))
         rowid_of: dict[str, int] = {}
-        for start in range(0, len(wanted), IN_CHUNK):
-            chunk = wanted[start : start + IN_CHUNK]
+        for start in range(0, len(wanted), IN_BATCH):
+            batch = wanted[start : start + IN_BATCH]
             rowid_of.update(
-                self._read(f"SELECT face_id, rowid FROM faces WHERE face_id IN ({marks(len(chunk))})", chunk)
+                self._read(f"SELECT face_id, rowid FROM faces WHERE face_id IN ({marks(len(batch))})", batch)
             )
         rows = []
         for face_id, neighbours, similarity in zip(face_ids, neighbour_ids, sims, strict=True):
@@ -179,7 +179,7 @@ class SqliteEmbeddings:
         neighbour_blobs: list[bytes] = []
         sim_blobs: list[bytes] = []
         complete = True
-        while complete and (rows := cursor.fetchmany(LOAD_CHUNK)):
+        while complete and (rows := cursor.fetchmany(LOAD_BATCH)):
             # Faces embedded since face_ids was read, or a face whose list is not kept (yet):
             # not this graph, the caller computes it.
             complete = len(ids) + len(rows) <= n and all(row[2] is not None for row in rows)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from resources.state_store.base import PredictionRow
 from resources.state_store.records import Prediction
 from resources.state_store.rules import CONFIDENCE_EPSILON
-from resources.state_store.sqlite.connection import IN_CHUNK, marks
+from resources.state_store.sqlite.connection import IN_BATCH, marks
 
 # rules.prediction_changed, as SQL over the stored row p and the incoming row i.
 CHANGED = (
@@ -50,10 +50,10 @@ class SqlitePredictions:
                 f" FROM temp.incoming_predictions i LEFT JOIN predictions p ON p.face_id = i.face_id WHERE {CHANGED}",
                 (time.time(), CONFIDENCE_EPSILON),
             ).rowcount
-            for start in range(0, len(drop), IN_CHUNK):
-                chunk = drop[start : start + IN_CHUNK]
+            for start in range(0, len(drop), IN_BATCH):
+                batch = drop[start : start + IN_BATCH]
                 written += conn.execute(
-                    f"DELETE FROM predictions WHERE face_id IN ({marks(len(chunk))})", chunk
+                    f"DELETE FROM predictions WHERE face_id IN ({marks(len(batch))})", batch
                 ).rowcount
             conn.execute("DELETE FROM temp.incoming_predictions")
         return written
