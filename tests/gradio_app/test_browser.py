@@ -7,77 +7,15 @@ saved to test-artifacts/ for people to look at.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
-
-import pytest
 
 from gradio_app.people import persona_summaries
 from gradio_app.review import review_queue
 from gradio_app.snapshot import snapshot
 from resources.state_store.records import LabelKind
-from tests.support.local_net import free_port
+from tests.support.browser import needs_chromium, retrain_and_relabel, shoot
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() and shutil.which("chromium") is None,
-    reason="Debian chromium missing: `make test` installs it (apt-get install -y chromium)",
-)
-
-
-@pytest.fixture
-def app_url(home, monkeypatch):
-    from gradio_app.app import build_app, launch_kwargs
-    from gradio_app.context import AppContext
-
-    monkeypatch.setenv("FACELOOP_DAGSTER_URL", f"http://127.0.0.1:{free_port()}/graphql")  # nobody listens
-    ctx = AppContext.from_resources(home.resources)
-    demo = build_app(ctx)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_kwargs(ctx))
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
-
-
-@pytest.fixture
-def page(app_url):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1360, "height": 900})
-        page.outside_requests = []
-        page.errors = []
-        page.on(
-            "request",
-            lambda r: (
-                page.outside_requests.append(r.url)
-                if not r.url.startswith(("http://127.0.0.1", "data:", "blob:"))
-                else None
-            ),
-        )
-        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-        page.goto(app_url)
-        page.wait_for_selector("#review-question h2", timeout=60_000)
-        yield page
-        browser.close()
-
-
-def shoot(page, name: str) -> None:
-    page.wait_for_timeout(400)  # let images finish painting
-    page.screenshot(path=str(ARTIFACTS / f"app-{name}.png"), full_page=True)
+pytestmark = needs_chromium
 
 
 def app_events(store, since: int):
@@ -174,16 +112,6 @@ WATCH_FACE_STATE_JS = """(id) => {
     });
     observer.observe(document.body, {subtree: true, childList: true, attributes: true});
 }"""
-
-
-def retrain_and_relabel(home) -> None:
-    """What the label sensor's run does: face_classifier, its gate and predicted_labels."""
-    from dagster import DagsterInstance, materialize
-
-    from definitions import ASSETS, CHECKS
-
-    retrain = [a for a in ASSETS if {key.path[-1] for key in a.keys} & {"face_classifier", "predicted_labels"}]
-    assert materialize([*retrain, *CHECKS], resources=home.resources, instance=DagsterInstance.ephemeral()).success
 
 
 def test_a_click_shows_at_once_and_the_open_view_follows_the_new_predictions(page, home):

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the browser fixtures are imported from test_browser)
 """Finding one's way in a real headless Chromium: the Photos tab (a filter, the photo with its
 faces framed) and Review's "Check these labels" (Keep, Fix, Undo, also after a reload).
 Screenshots go to test-artifacts/."""
@@ -16,7 +15,9 @@ from gradio_app.photos import library_photos
 from gradio_app.review import labels_to_check
 from gradio_app.snapshot import face_caption, snapshot
 from resources.state_store.records import LabelKind, PhotoEntry
-from tests.gradio_app.test_browser import app_url, page, shoot  # noqa: F401  (fixtures)
+from tests.support.browser import needs_chromium, shoot
+
+pytestmark = needs_chromium
 
 
 def picture(page, selector: str) -> Image.Image:

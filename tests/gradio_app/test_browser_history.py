@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the browser fixtures are imported from test_browser)
 """A pin in a real headless Chromium: the Classifier tab lists every version with its
 confusion matrix; "Serve this version" pins version 1, the serving-changes sensor's run relabels
 with it, and the page follows. Screenshots go to test-artifacts/."""
@@ -15,7 +14,9 @@ from assets.library import library_graph
 from definitions import ASSETS, CHECKS, JOBS
 from resources.state_store.records import LabelEvent, LabelKind
 from sensors.serving_changes import serving_changes_sensor
-from tests.gradio_app.test_browser import app_url, page, retrain_and_relabel, shoot  # noqa: F401  (fixtures)
+from tests.support.browser import needs_chromium, retrain_and_relabel, shoot
+
+pytestmark = needs_chromium
 
 
 def relabel_as_the_daemon_would(home) -> None:

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the browser fixtures are imported from test_browser)
 """Mistakes in a real headless Chromium: a refused click changes nothing on screen, Undo takes
 an action back (merge, delete), and the log only grows. Screenshots go to test-artifacts/."""
 
@@ -7,7 +6,9 @@ from __future__ import annotations
 from gradio_app.review import review_queue
 from gradio_app.snapshot import labeled_faces, snapshot
 from resources.state_store.records import LabelKind
-from tests.gradio_app.test_browser import app_url, page, shoot  # noqa: F401  (fixtures)
+from tests.support.browser import needs_chromium, retrain_and_relabel, shoot
+
+pytestmark = needs_chromium
 
 
 def persona_named(store, name: str) -> int:
@@ -82,7 +83,6 @@ def test_a_merge_and_a_delete_are_undone_in_the_browser(page, home):
 
 
 def test_a_stranger_is_not_asked_again_even_after_three_retrains(page, home):
-    from tests.gradio_app.test_browser import retrain_and_relabel
 
     store = home.store
     shown = review_queue(snapshot(store), limit=1)[0].face_id

@@ -16,6 +16,7 @@ Running the product:
     chunked_ingest      the fanned-out ingest as a multiprocess job, and its chunk-step timings
     daemon              a real ``dagster-daemon`` over a FaceLoop home
     k8s_specs           the Kubernetes Job specs dagster-k8s would submit, built offline
+    browser             Debian's Chromium for Playwright, screenshots, a retrain as the sensor runs it
 
 Data:
     sample_library      a library (with sidecar labels) from a folder-per-person set; the demo's too
