@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from assets.core.learning.gate import gate_verdict, is_failed_attempt, serving_note, training_problem
+from assets.core.learning.gate import gate_verdict, is_failed_attempt, pin_words, serving_note, training_problem
 from assets.core.learning.metrics import confusion_matrix_of, short_names
 from gradio_app.adapters import dagster_status
 from gradio_app.formatting import md, num, pct, table, when
@@ -329,6 +329,6 @@ def pin_line(state: Serving | None) -> str | None:
 
 
 def pinned_by(pin: ServingEvent) -> str:
-    """'v1 pinned by ada 2026-01-02 10:00 (3 minutes ago)' (no name when the app has no login)."""
-    who = f" by {md(pin.actor)}" if pin.actor else ""
-    return f"v{pin.version} pinned{who} {when(pin.created_at)}"
+    """'v1 pinned by ada 2026-01-02 10:00 (3 minutes ago)': the gate's words for a pin (no name when
+    the app has no login), Markdown-safe, and when."""
+    return f"{md(pin_words(pin))} {when(pin.created_at)}"
